@@ -1,0 +1,55 @@
+// Inference: a batch of images in, per-class probabilities out. No autograd, eval mode, any height and width.
+#ifndef rescrnet_Predictor_h
+#define rescrnet_Predictor_h
+
+#include "rescrnet/ModelFile.h"
+#include "rescrnet/ResCRNet.h"
+
+#include <string>
+
+namespace rescrnet
+{
+
+class Predictor
+{
+public:
+  explicit Predictor(ResCRNet network, int threads = 0);
+  // Loads a model file (see ModelFile.h).
+  static Predictor
+  FromFile(const std::string & path, int threads = 0);
+
+  // Accepts [H, W], [C, H, W] or [B, C, H, W] float tensors; returns probabilities [B, classes, H, W].
+  torch::Tensor
+  predict(const torch::Tensor & images) const;
+
+  // 0 keeps LibTorch's default (all cores).
+  void
+  setThreads(int threads)
+  {
+    m_Threads = threads;
+  }
+  int
+  threads() const
+  {
+    return m_Threads;
+  }
+  const ResCRNet &
+  network() const
+  {
+    return m_Network;
+  }
+  const ModelInfo &
+  info() const
+  {
+    return m_Info;
+  }
+
+private:
+  ResCRNet  m_Network;
+  ModelInfo m_Info;
+  int       m_Threads;
+};
+
+} // namespace rescrnet
+
+#endif

@@ -1,0 +1,411 @@
+#include "rescrnet/ModelFile.h"
+
+#include <array>
+#include <cerrno>
+#include <map>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace rescrnet
+{
+
+namespace
+{
+constexpr char     Magic[8] = { 'R', 'E', 'S', 'C', 'R', 'N', 'E', 'T' };
+constexpr uint64_t PrefixSize = 24;
+constexpr uint64_t MaxHeaderSize = 64ull << 20;
+
+std::string
+shapeString(const std::vector<int64_t> & s)
+{
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i)
+  {
+    out += (i ? ", " : "") + std::to_string(s[i]);
+  }
+  return out + "]";
+}
+
+template <typename T>
+void
+putLE(std::string & out, T v)
+{
+  for (size_t i = 0; i < sizeof(T); ++i)
+  {
+    out += static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xFF);
+  }
+}
+
+template <typename T>
+T
+getLE(const unsigned char * p)
+{
+  uint64_t v = 0;
+  for (size_t i = 0; i < sizeof(T); ++i)
+  {
+    v |= static_cast<uint64_t>(p[i]) << (8 * i);
+  }
+  return static_cast<T>(v);
+}
+
+struct Header
+{
+  Json     json;
+  uint32_t version{ 0 };
+  uint64_t dataOffset{ 0 };
+};
+
+Header
+readHeader(std::ifstream & in, const std::string & path, uint64_t fileSize)
+{
+  unsigned char prefix[PrefixSize];
+  in.read(reinterpret_cast<char *>(prefix), PrefixSize);
+  if (static_cast<uint64_t>(in.gcount()) < 8 || std::memcmp(prefix, Magic, 8) != 0)
+  {
+    throw ModelFileError(path + ": not a Res-CR-Net model file (no RESCRNET signature)");
+  }
+  if (static_cast<uint64_t>(in.gcount()) < PrefixSize)
+  {
+    throw ModelFileError(path + ": truncated model file (header incomplete)");
+  }
+  Header h;
+  h.version = getLE<uint32_t>(prefix + 8);
+  if (h.version > ModelFileFormatVersion)
+  {
+    throw ModelFileError(path + ": model file format version " + std::to_string(h.version) +
+                         " is newer than this build reads (up to " + std::to_string(ModelFileFormatVersion) +
+                         "); update ITKResCRNet");
+  }
+  if (h.version == 0)
+  {
+    throw ModelFileError(path + ": invalid model file format version 0");
+  }
+  const uint64_t headerSize = getLE<uint64_t>(prefix + 16);
+  if (headerSize > MaxHeaderSize)
+  {
+    throw ModelFileError(path + ": corrupted model file (header length " + std::to_string(headerSize) + ")");
+  }
+  if (PrefixSize + headerSize > fileSize)
+  {
+    throw ModelFileError(path + ": truncated model file (header needs " + std::to_string(headerSize) +
+                         " bytes, file has " + std::to_string(fileSize - PrefixSize) + ")");
+  }
+  std::string text(headerSize, '\0');
+  in.read(&text[0], static_cast<std::streamsize>(headerSize));
+  try
+  {
+    h.json = Json::parse(text);
+  }
+  catch (const JsonError & e)
+  {
+    throw ModelFileError(path + ": corrupted model file header (" + e.what() + ")");
+  }
+  if (!h.json.isObject() || h.json.value("format", std::string()) != "rescrnet-model")
+  {
+    throw ModelFileError(path + ": corrupted model file header (format is not rescrnet-model)");
+  }
+  h.dataOffset = PrefixSize + headerSize;
+  return h;
+}
+
+ModelInfo
+infoFromHeader(const Json & j, const std::string & path)
+{
+  ModelInfo info;
+  try
+  {
+    info.architecture = NetworkConfig::fromJson(j.at("architecture"));
+    info.input = InputSpec::fromJson(j.at("input"));
+    info.classes.clear();
+    for (const Json & c : j.at("classes").asArray())
+    {
+      info.classes.push_back(c.asString());
+    }
+    if (const Json * p = j.find("provenance"))
+      info.provenance = *p;
+    if (const Json * m = j.find("metrics"))
+      info.metrics = *m;
+  }
+  catch (const std::exception & e)
+  {
+    throw ModelFileError(path + ": invalid model header: " + e.what());
+  }
+  if (static_cast<int64_t>(info.classes.size()) != info.architecture.numClasses)
+  {
+    throw ModelFileError(path + ": invalid model header: " + std::to_string(info.classes.size()) +
+                         " class names for a network with " + std::to_string(info.architecture.numClasses) +
+                         " classes");
+  }
+  if (info.input.channels != info.architecture.inputChannels)
+  {
+    throw ModelFileError(path + ": invalid model header: input has " + std::to_string(info.input.channels) +
+                         " channel(s) but the network expects " + std::to_string(info.architecture.inputChannels));
+  }
+  return info;
+}
+
+uint64_t
+fileSizeOf(std::ifstream & in)
+{
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<uint64_t>(in.tellg());
+  in.seekg(0, std::ios::beg);
+  return size;
+}
+
+} // namespace
+
+uint32_t
+Crc32(const void * data, size_t size, uint32_t crc)
+{
+  static const std::array<uint32_t, 256> table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i)
+    {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k)
+      {
+        c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      }
+      t[i] = c;
+    }
+    return t;
+  }();
+  crc = ~crc;
+  const auto * p = static_cast<const unsigned char *>(data);
+  for (size_t i = 0; i < size; ++i)
+  {
+    crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
+  }
+  return ~crc;
+}
+
+Json
+InputSpec::toJson() const
+{
+  Json j = Json::object();
+  j["width"] = width;
+  j["height"] = height;
+  j["channels"] = channels;
+  j["intensity"] = intensity;
+  j["equalization"] = equalization;
+  j["scale"] = scale;
+  return j;
+}
+
+InputSpec
+InputSpec::fromJson(const Json & j)
+{
+  InputSpec s;
+  s.width = j.at("width").asInt();
+  s.height = j.at("height").asInt();
+  s.channels = j.at("channels").asInt();
+  s.intensity = j.value("intensity", s.intensity);
+  s.equalization = j.value("equalization", s.equalization);
+  s.scale = j.value("scale", s.scale);
+  if (s.width < 1 || s.height < 1 || s.channels < 1)
+  {
+    throw std::invalid_argument("input grid and channels must be positive");
+  }
+  return s;
+}
+
+void
+SaveModel(const std::string & path, const ResCRNet & network, const ModelInfo & info)
+{
+  if (network->config() != info.architecture)
+  {
+    throw ModelFileError("cannot save " + path + ": the model info's architecture differs from the network's");
+  }
+  if (static_cast<int64_t>(info.classes.size()) != info.architecture.numClasses)
+  {
+    throw ModelFileError("cannot save " + path + ": " + std::to_string(info.classes.size()) + " class names for " +
+                         std::to_string(info.architecture.numClasses) + " classes");
+  }
+  std::string data;
+  Json        tensors = Json::array();
+  for (const auto & kv : network->namedState())
+  {
+    auto     t = kv.second.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    Json     entry = Json::object();
+    Json     shape = Json::array();
+    for (int64_t s : t.sizes())
+      shape.push_back(Json(s));
+    entry["name"] = kv.first;
+    entry["shape"] = shape;
+    entry["dtype"] = "float32";
+    entry["offset"] = static_cast<uint64_t>(data.size());
+    entry["nbytes"] = static_cast<uint64_t>(t.numel() * 4);
+    tensors.push_back(entry);
+    data.append(static_cast<const char *>(t.data_ptr()), static_cast<size_t>(t.numel()) * 4);
+  }
+  Json header = Json::object();
+  header["format"] = "rescrnet-model";
+  header["format_version"] = static_cast<int64_t>(ModelFileFormatVersion);
+  header["architecture"] = info.architecture.toJson();
+  header["input"] = info.input.toJson();
+  Json classes = Json::array();
+  for (const auto & c : info.classes)
+    classes.push_back(Json(c));
+  header["classes"] = classes;
+  const ParameterCounts pc = network->parameterCounts();
+  header["trainable_parameters"] = pc.trainable;
+  header["batch_norm_statistics"] = pc.batchNormStatistics;
+  header["provenance"] = info.provenance;
+  header["metrics"] = info.metrics;
+  header["tensors"] = tensors;
+  header["data_bytes"] = static_cast<uint64_t>(data.size());
+  header["data_crc32"] = static_cast<uint64_t>(Crc32(data.data(), data.size()));
+  const std::string text = header.dump(1);
+
+  std::string prefix(Magic, 8);
+  putLE<uint32_t>(prefix, ModelFileFormatVersion);
+  putLE<uint32_t>(prefix, 0);
+  putLE<uint64_t>(prefix, text.size());
+
+  std::random_device rd;
+  const std::string  tmp = path + ".tmp" + std::to_string(rd() % 1000000);
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out)
+    {
+      throw ModelFileError("cannot write " + path + ": " + std::strerror(errno));
+    }
+    out.write(prefix.data(), static_cast<std::streamsize>(prefix.size()));
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    out.write(data.data(), static_cast<std::streamsize>(data.size()));
+    out.close();
+    if (!out)
+    {
+      std::remove(tmp.c_str());
+      throw ModelFileError("cannot write " + path + ": write failed");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+  {
+    const std::string why = std::strerror(errno);
+    std::remove(tmp.c_str());
+    throw ModelFileError("cannot write " + path + ": " + why);
+  }
+}
+
+ModelInfo
+ReadModelInfo(const std::string & path)
+{
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+  {
+    throw ModelFileError(path + ": cannot open model file (" + std::strerror(errno) + ")");
+  }
+  const Header h = readHeader(in, path, fileSizeOf(in));
+  return infoFromHeader(h.json, path);
+}
+
+LoadedModel
+LoadModel(const std::string & path)
+{
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+  {
+    throw ModelFileError(path + ": cannot open model file (" + std::strerror(errno) + ")");
+  }
+  const uint64_t fileSize = fileSizeOf(in);
+  const Header   h = readHeader(in, path, fileSize);
+  LoadedModel    model;
+  model.info = infoFromHeader(h.json, path);
+
+  uint64_t dataBytes = 0;
+  uint32_t crc = 0;
+  try
+  {
+    dataBytes = static_cast<uint64_t>(h.json.at("data_bytes").asInt());
+    crc = static_cast<uint32_t>(h.json.at("data_crc32").asInt());
+  }
+  catch (const JsonError & e)
+  {
+    throw ModelFileError(path + ": invalid model header: " + e.what());
+  }
+  if (h.dataOffset + dataBytes > fileSize)
+  {
+    throw ModelFileError(path + ": truncated model file (tensor data needs " + std::to_string(dataBytes) +
+                         " bytes, file has " + std::to_string(fileSize - h.dataOffset) + ")");
+  }
+  std::string data(dataBytes, '\0');
+  in.read(&data[0], static_cast<std::streamsize>(dataBytes));
+  if (Crc32(data.data(), data.size()) != crc)
+  {
+    throw ModelFileError(path + ": corrupted model file (tensor data checksum mismatch)");
+  }
+
+  model.network = ResCRNet(model.info.architecture);
+  std::map<std::string, torch::Tensor> expected;
+  for (auto & kv : model.network->namedState())
+  {
+    expected.emplace(kv.first, kv.second);
+  }
+  torch::NoGradGuard noGrad;
+  size_t             matched = 0;
+  try
+  {
+    for (const Json & t : h.json.at("tensors").asArray())
+    {
+      const std::string name = t.at("name").asString();
+      std::vector<int64_t> shape;
+      for (const Json & s : t.at("shape").asArray())
+        shape.push_back(s.asInt());
+      auto it = expected.find(name);
+      if (it == expected.end())
+      {
+        throw ModelFileError(path + ": wrong architecture: tensor '" + name +
+                             "' in the file does not exist in the declared network");
+      }
+      const std::vector<int64_t> want(it->second.sizes().begin(), it->second.sizes().end());
+      if (shape != want)
+      {
+        throw ModelFileError(path + ": wrong architecture: tensor '" + name + "' has shape " + shapeString(shape) +
+                             " in the file but the network needs " + shapeString(want));
+      }
+      if (t.value("dtype", std::string()) != "float32")
+      {
+        throw ModelFileError(path + ": unsupported tensor type for '" + name + "'");
+      }
+      const uint64_t offset = static_cast<uint64_t>(t.at("offset").asInt());
+      const uint64_t nbytes = static_cast<uint64_t>(t.at("nbytes").asInt());
+      if (nbytes != static_cast<uint64_t>(it->second.numel()) * 4 || offset + nbytes > dataBytes)
+      {
+        throw ModelFileError(path + ": corrupted model file (bad extent for tensor '" + name + "')");
+      }
+      auto src = torch::from_blob(&data[offset], it->second.sizes(), torch::kFloat32);
+      it->second.copy_(src);
+      ++matched;
+    }
+  }
+  catch (const JsonError & e)
+  {
+    throw ModelFileError(path + ": invalid tensor table: " + e.what());
+  }
+  if (matched != expected.size())
+  {
+    std::string missing;
+    for (const auto & kv : expected)
+    {
+      bool found = false;
+      for (const Json & t : h.json.at("tensors").asArray())
+        found = found || t.at("name").asString() == kv.first;
+      if (!found)
+      {
+        missing = kv.first;
+        break;
+      }
+    }
+    throw ModelFileError(path + ": wrong architecture: the file lacks tensor '" + missing + "' (" +
+                         std::to_string(expected.size() - matched) + " missing)");
+  }
+  model.network->eval();
+  return model;
+}
+
+} // namespace rescrnet

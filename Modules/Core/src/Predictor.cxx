@@ -1,0 +1,59 @@
+#include "rescrnet/Predictor.h"
+
+#include <stdexcept>
+
+namespace rescrnet
+{
+
+Predictor::Predictor(ResCRNet network, int threads)
+  : m_Network(std::move(network))
+  , m_Threads(threads)
+{
+  m_Info.architecture = m_Network->config();
+  m_Info.input.channels = m_Network->config().inputChannels;
+  m_Network->eval();
+}
+
+Predictor
+Predictor::FromFile(const std::string & path, int threads)
+{
+  LoadedModel m = LoadModel(path);
+  Predictor   p(m.network, threads);
+  p.m_Info = m.info;
+  return p;
+}
+
+torch::Tensor
+Predictor::predict(const torch::Tensor & images) const
+{
+  torch::Tensor x = images;
+  if (x.dim() == 2)
+  {
+    x = x.unsqueeze(0);
+  }
+  if (x.dim() == 3)
+  {
+    x = x.unsqueeze(0);
+  }
+  const int64_t channels = m_Network->config().inputChannels;
+  if (x.dim() != 4 || x.size(1) != channels)
+  {
+    throw std::invalid_argument("the network expects images with " + std::to_string(channels) +
+                                " channel(s) as [B, C, H, W]; got " + std::to_string(x.dim()) + " dimensions" +
+                                (x.dim() == 4 ? " with " + std::to_string(x.size(1)) + " channel(s)" : ""));
+  }
+  if (x.size(2) < 1 || x.size(3) < 1)
+  {
+    throw std::invalid_argument("empty image");
+  }
+  if (m_Threads > 0)
+  {
+    torch::set_num_threads(m_Threads);
+  }
+  c10::InferenceMode guard;
+  ResCRNet           network = m_Network; // shared holder; forward() is not const
+  network->eval();
+  return network->forward(x.to(torch::kFloat32).contiguous());
+}
+
+} // namespace rescrnet

@@ -1,0 +1,183 @@
+#include "rescrnet/ModelFile.h"
+#include "rescrnet/Predictor.h"
+
+#include "ResCRNetTestSupport.h"
+
+#include <fstream>
+#include <iterator>
+
+using namespace rescrnet;
+
+namespace
+{
+NetworkConfig
+smallConfig()
+{
+  NetworkConfig c = NetworkConfig::LungDefault();
+  c.convResBlocks = 2;
+  c.blockDropout = { 0.05, 0.05, 0.0 };
+  return c;
+}
+
+std::string
+readAll(const std::filesystem::path & p)
+{
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void
+writeAll(const std::filesystem::path & p, const std::string & bytes)
+{
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+
+// Replaces the JSON header of a model file, keeping the tensor data (and its checksum) as they are.
+template <typename Edit>
+std::string
+rewriteHeader(const std::string & bytes, Edit edit)
+{
+  uint64_t headerSize = 0;
+  for (int i = 0; i < 8; ++i)
+    headerSize |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[16 + i])) << (8 * i);
+  Json header = Json::parse(bytes.substr(24, headerSize));
+  edit(header);
+  const std::string text = header.dump(1);
+  std::string       out = bytes.substr(0, 16);
+  for (int i = 0; i < 8; ++i)
+    out += static_cast<char>((static_cast<uint64_t>(text.size()) >> (8 * i)) & 0xFF);
+  return out + text + bytes.substr(24 + headerSize);
+}
+
+struct ModelFileFixture : ::testing::Test
+{
+  void
+  SetUp() override
+  {
+    torch::manual_seed(7);
+    dir = rescrnet::testing::TemporaryDirectory();
+    path = dir / "model.rcn";
+    net = ResCRNet(smallConfig());
+    // Non-trivial batch-norm statistics so that they must round-trip too.
+    torch::NoGradGuard g;
+    for (auto & b : net->named_buffers())
+      if (b.key().find("running_") != std::string::npos)
+        b.value().uniform_(0.5, 1.5);
+    info.architecture = smallConfig();
+    info.provenance["kind"] = "trained";
+    info.provenance["by"] = "ModelFileTest";
+    info.metrics["dice"] = 0.5;
+    SaveModel(path.string(), net, info);
+  }
+
+  std::string
+  loadError(const std::filesystem::path & p)
+  {
+    try
+    {
+      LoadModel(p.string());
+    }
+    catch (const ModelFileError & e)
+    {
+      return e.what();
+    }
+    return "no error";
+  }
+
+  std::filesystem::path dir, path;
+  ResCRNet              net{ nullptr };
+  ModelInfo             info;
+};
+} // namespace
+
+TEST_F(ModelFileFixture, RoundTripReproducesOutputsAndHeader)
+{
+  LoadedModel m = LoadModel(path.string());
+  EXPECT_EQ(m.info.architecture, smallConfig());
+  EXPECT_EQ(m.info.classes, (std::vector<std::string>{ "lungs", "non_lungs" }));
+  EXPECT_EQ(m.info.provenance.at("by").asString(), "ModelFileTest");
+  EXPECT_DOUBLE_EQ(m.info.metrics.at("dice").asDouble(), 0.5);
+  EXPECT_EQ(m.info.input.width, 340);
+  EXPECT_EQ(m.info.input.height, 300);
+  net->eval();
+  torch::NoGradGuard g;
+  auto               x = torch::rand({ 1, 1, 24, 31 });
+  EXPECT_TRUE(torch::equal(net->forward(x), m.network->forward(x)));
+  Predictor p = Predictor::FromFile(path.string(), 1);
+  EXPECT_TRUE(torch::equal(net->forward(x), p.predict(x.squeeze(0))));
+}
+
+TEST_F(ModelFileFixture, NotAModelFile)
+{
+  writeAll(dir / "other.rcn", "PNG\x89 this is not a model");
+  EXPECT_NE(loadError(dir / "other.rcn").find("not a Res-CR-Net model file"), std::string::npos);
+  EXPECT_NE(loadError(dir / "missing.rcn").find("cannot open"), std::string::npos);
+}
+
+TEST_F(ModelFileFixture, TruncatedFile)
+{
+  const std::string bytes = readAll(path);
+  for (size_t keep : { size_t{ 12 }, size_t{ 200 }, bytes.size() - 100 })
+  {
+    writeAll(dir / "cut.rcn", bytes.substr(0, keep));
+    EXPECT_NE(loadError(dir / "cut.rcn").find("truncated"), std::string::npos) << keep;
+  }
+}
+
+TEST_F(ModelFileFixture, CorruptedData)
+{
+  std::string bytes = readAll(path);
+  bytes[bytes.size() - 5] = static_cast<char>(bytes[bytes.size() - 5] ^ 0x40);
+  writeAll(dir / "bad.rcn", bytes);
+  EXPECT_NE(loadError(dir / "bad.rcn").find("checksum"), std::string::npos);
+}
+
+TEST_F(ModelFileFixture, NewerFormatVersion)
+{
+  std::string bytes = readAll(path);
+  bytes[8] = 9;
+  writeAll(dir / "newer.rcn", bytes);
+  EXPECT_NE(loadError(dir / "newer.rcn").find("format version 9 is newer"), std::string::npos);
+}
+
+TEST_F(ModelFileFixture, HeaderArchitectureThatDoesNotMatchTheWeights)
+{
+  // Same tensors, but the header claims 8 filters per branch: shapes no longer match.
+  writeAll(dir / "mismatch.rcn", rewriteHeader(readAll(path), [](Json & h) { h["architecture"]["filters"] = 8; }));
+  const std::string err = loadError(dir / "mismatch.rcn");
+  EXPECT_NE(err.find("wrong architecture"), std::string::npos) << err;
+  EXPECT_NE(err.find("has shape"), std::string::npos) << err;
+}
+
+TEST_F(ModelFileFixture, HeaderWithFewerBlocksThanTheWeights)
+{
+  writeAll(dir / "fewer.rcn", rewriteHeader(readAll(path), [](Json & h) {
+             h["architecture"]["conv_res_blocks"] = 1;
+             h["architecture"]["block_dropout"] = Json(Json::Array{ Json(0.05), Json(0.0) });
+           }));
+  const std::string err = loadError(dir / "fewer.rcn");
+  EXPECT_NE(err.find("wrong architecture"), std::string::npos) << err;
+  EXPECT_NE(err.find("does not exist in the declared network"), std::string::npos) << err;
+}
+
+TEST_F(ModelFileFixture, HeaderWithMoreBlocksThanTheWeights)
+{
+  writeAll(dir / "more.rcn", rewriteHeader(readAll(path), [](Json & h) {
+             h["architecture"]["conv_res_blocks"] = 3;
+             h["architecture"]["block_dropout"] = Json(Json::Array{ Json(0.05), Json(0.05), Json(0.05), Json(0.0) });
+           }));
+  const std::string err = loadError(dir / "more.rcn");
+  EXPECT_NE(err.find("the file lacks tensor"), std::string::npos) << err;
+}
+
+TEST_F(ModelFileFixture, SaveIsAtomicAndRefusesUnwritablePaths)
+{
+  EXPECT_THROW(SaveModel((dir / "no-such-dir" / "m.rcn").string(), net, info), ModelFileError);
+  EXPECT_FALSE(std::filesystem::exists(dir / "no-such-dir"));
+  ModelInfo wrong = info;
+  wrong.classes = { "only-one" };
+  EXPECT_THROW(SaveModel((dir / "w.rcn").string(), net, wrong), ModelFileError);
+  EXPECT_FALSE(std::filesystem::exists(dir / "w.rcn"));
+}

@@ -1,0 +1,169 @@
+// Training of Res-CR-Net: weighted Tanimoto loss with contour weights, Adam, Keras batch-norm momentum, seeded
+// augmentation, deterministic data order, validation and a checkpoint each epoch, resume, best model by validation
+// loss, early stopping, a time budget and a CSV history. Data arrive as tensors (Filters/ turns images into them with
+// the same ITK filters as inference), so Core stays LibTorch-only.
+#ifndef rescrnet_Trainer_h
+#define rescrnet_Trainer_h
+
+#include "rescrnet/Augmentation.h"
+#include "rescrnet/ModelFile.h"
+#include "rescrnet/ResCRNet.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace rescrnet
+{
+
+struct TrainingData
+{
+  torch::Tensor            images; // [N, Cin, H, W] float in [0, 1]
+  torch::Tensor            masks;  // [N, classes, H, W] one-hot float
+  std::vector<std::string> ids;
+
+  int64_t
+  size() const
+  {
+    return images.defined() ? images.size(0) : 0;
+  }
+  // Throws std::invalid_argument when shapes disagree with each other or with the network.
+  void
+  validate(const NetworkConfig & config, const std::string & what) const;
+};
+
+struct TrainerConfig
+{
+  int64_t            epochs{ 50 };
+  int64_t            batchSize{ 8 };
+  double             learningRate{ 1e-3 };
+  double             adamEpsilon{ 1e-7 }; // Keras' default
+  uint64_t           seed{ 1 };
+  bool               shuffle{ true };
+  AugmentationConfig augmentation{ AugmentationConfig::Keras() };
+  // Multiply the learning rate by `learningRateDropFactor` at each of these epochs (1-based).
+  std::vector<int64_t> learningRateDropEpochs;
+  double               learningRateDropFactor{ 0.1 };
+  double               maxMinutes{ 0.0 };          // 0: no time budget
+  int64_t              earlyStoppingPatience{ 0 }; // 0: off
+  double               earlyStoppingMinDelta{ 0.001 };
+  // Recompute batch-norm statistics (cumulative average over this many training batches, no augmentation) before
+  // each validation, so that short schedules with Keras' slow momentum still evaluate well. 0: off.
+  int64_t     batchNormRecalibrationBatches{ 16 };
+  int         threads{ 0 };
+  std::string checkpointDirectory; // empty: no checkpoints (and no resume)
+
+  Json
+  toJson() const;
+};
+
+struct EpochRecord
+{
+  int64_t epoch{ 0 };
+  double  loss{ 0 };
+  double  tanimoto{ 0 };
+  double  valLoss{ 0 };
+  double  valTanimoto{ 0 };
+  double  valDice{ 0 }; // mean per-image Dice of class 0 (lungs) at p > 0.5
+  double  seconds{ 0 };
+  double  learningRate{ 0 };
+};
+
+struct StepProgress
+{
+  int64_t epoch{ 0 };
+  int64_t epochs{ 0 };
+  int64_t step{ 0 };
+  int64_t steps{ 0 };
+  double  loss{ 0 };
+  double  imagesPerSecond{ 0 };
+  double  etaSeconds{ 0 }; // whole run
+};
+
+class Trainer
+{
+public:
+  Trainer(ResCRNet network, ModelInfo info, TrainerConfig config);
+
+  void
+  setTrainingData(TrainingData data);
+  void
+  setValidationData(TrainingData data);
+
+  // Continues from the checkpoint in the checkpoint directory, if there is one. Returns whether it did.
+  bool
+  resume();
+
+  // Trains until the epochs are done, early stopping fires, the time budget runs out or shouldStop returns true.
+  void
+  run();
+
+  std::function<void(const StepProgress &)> onStep;
+  std::function<void(const EpochRecord &)>  onEpoch;
+  std::function<bool()>                     shouldStop;
+
+  const std::vector<EpochRecord> &
+  history() const
+  {
+    return m_History;
+  }
+  // Why run() returned: "completed", "early stopping", "time budget", "stopped".
+  const std::string &
+  stopReason() const
+  {
+    return m_StopReason;
+  }
+  // The network with the best validation loss so far (the last one without validation data).
+  ResCRNet
+  bestNetwork() const;
+  const ResCRNet &
+  network() const
+  {
+    return m_Network;
+  }
+  ModelInfo &
+  info()
+  {
+    return m_Info;
+  }
+  const TrainerConfig &
+  config() const
+  {
+    return m_Config;
+  }
+
+  void
+  writeHistoryCsv(const std::string & path) const;
+
+  // Recomputes batch-norm running statistics as a cumulative average over `batches` batches of `data`.
+  static void
+  RecalibrateBatchNorm(ResCRNet & network, const TrainingData & data, int64_t batches, int64_t batchSize);
+
+  // Loss, Tanimoto and mean per-image lung Dice of `network` on `data` in eval mode.
+  static EpochRecord
+  Evaluate(ResCRNet & network, const TrainingData & data, int64_t batchSize);
+
+private:
+  void
+  saveCheckpoint() const;
+  std::vector<int64_t>
+  epochOrder(int64_t epoch) const;
+  double
+  learningRateFor(int64_t epoch) const;
+
+  ResCRNet                               m_Network;
+  ModelInfo                              m_Info;
+  TrainerConfig                          m_Config;
+  TrainingData                           m_Train;
+  TrainingData                           m_Val;
+  std::unique_ptr<torch::optim::Adam>    m_Optimizer;
+  std::vector<EpochRecord>               m_History;
+  std::vector<torch::Tensor>             m_BestState;
+  double                                 m_BestValLoss{ 1e300 };
+  int64_t                                m_EpochsWithoutImprovement{ 0 };
+  std::string                            m_StopReason;
+};
+
+} // namespace rescrnet
+
+#endif

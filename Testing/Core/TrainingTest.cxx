@@ -1,0 +1,281 @@
+#include "rescrnet/Augmentation.h"
+#include "rescrnet/Losses.h"
+#include "rescrnet/Trainer.h"
+
+#include "ResCRNetTestSupport.h"
+
+#include <fstream>
+
+using namespace rescrnet;
+using torch::indexing::Slice;
+
+TEST(Losses, WindowFollowsTheShortSide)
+{
+  EXPECT_EQ(ContourWindowSize(128), 11);
+  EXPECT_EQ(ContourWindowSize(150), 11);
+  EXPECT_EQ(ContourWindowSize(151), 21);
+  EXPECT_EQ(ContourWindowSize(300), 21);
+  EXPECT_EQ(ContourWindowSize(301), 31);
+  EXPECT_EQ(ContourWindowSize(600), 31);
+  EXPECT_EQ(ContourWindowSize(700), 41);
+}
+
+TEST(Losses, ContourWeightMapMatchesHandComputedValues)
+{
+  // One row [0 0 0 1 1 1], window 3: averages (padding excluded) 0 0 1/3 2/3 1 1, border 0 0 1 1 0 0,
+  // w = 1 + 2 border = 1 1 3 3 1 1, normalised by 6/10, squared.
+  auto t = torch::tensor({ 0.f, 0.f, 0.f, 1.f, 1.f, 1.f }).view({ 1, 1, 1, 6 });
+  auto w = ContourWeightMap(t, 3);
+  auto expected = torch::tensor({ 0.36f, 0.36f, 3.24f, 3.24f, 0.36f, 0.36f }).view({ 1, 1, 1, 6 });
+  EXPECT_TRUE(torch::allclose(w, expected, 1e-6, 1e-6)) << w;
+  // Normalisation is global over the batch tensor: the mean before squaring is 1.
+  auto big = (torch::rand({ 2, 2, 40, 50 }) > 0.5).to(torch::kFloat32);
+  EXPECT_NEAR(ContourWeightMap(big).sqrt().mean().item<double>(), 1.0, 1e-5);
+}
+
+TEST(Losses, WeightedTanimotoMatchesHandComputedValue)
+{
+  auto p = torch::tensor({ 0.8f, 0.3f });
+  auto t = torch::tensor({ 1.f, 0.f });
+  auto w = torch::tensor({ 1.f, 2.f });
+  // T = 1.8 / 2.02, complement 2.4 / 2.62.
+  const double expected = 1.0 - 0.5 * (1.8 / 2.02 + 2.4 / 2.62);
+  EXPECT_NEAR(WeightedTanimotoLoss(p, t, w, 1.0).item<double>(), expected, 1e-6);
+  EXPECT_NEAR(WeightedTanimotoLoss(t, t, w, 1.0).item<double>(), 0.0, 1e-7);
+  // Unweighted coefficient and Dice.
+  EXPECT_NEAR(TanimotoCoefficient(p, t).item<double>(), 0.5 * (1.8 / 1.93 + 1.7 / 1.83), 1e-6);
+  EXPECT_NEAR(DiceCoefficient(torch::tensor({ 1.f, 0.f, 0.f }), torch::tensor({ 1.f, 0.f, 1.f })).item<double>(),
+              0.75,
+              1e-7);
+}
+
+namespace
+{
+// An L-shaped mask and an image drawn from it, [1, 1, H, W] / [1, 2, H, W].
+std::pair<torch::Tensor, torch::Tensor>
+lShape(int64_t h, int64_t w)
+{
+  auto m = torch::zeros({ h, w });
+  m.index_put_({ Slice(h / 5, 4 * h / 5), Slice(w / 5, 2 * w / 5) }, 1.0);
+  m.index_put_({ Slice(3 * h / 5, 4 * h / 5), Slice(w / 5, 4 * w / 5) }, 1.0);
+  auto masks = torch::stack({ m, 1 - m }).unsqueeze(0);
+  auto image = (0.1 + 0.8 * m).view({ 1, 1, h, w });
+  return { image, masks };
+}
+} // namespace
+
+TEST(Augmentation, MovesImageAndMaskIdentically)
+{
+  auto [image, masks] = lShape(60, 70);
+  for (uint64_t seed = 1; seed <= 8; ++seed)
+  {
+    auto out = AugmentBatch(image, masks, AugmentationConfig::Keras(), { seed });
+    // The image was drawn from the mask: thresholding the moved image must give the moved mask.
+    auto fromImage = out.first[0][0] > 0.5;
+    auto moved = out.second[0][0] > 0.5;
+    EXPECT_LE((fromImage != moved).sum().item<int64_t>(), 2) << "seed " << seed;
+    EXPECT_GT((out.second - masks).abs().sum().item<double>(), 0.0) << "transform was the identity";
+    // Masks stay binary.
+    EXPECT_TRUE(torch::equal(out.second, out.second.round()));
+  }
+}
+
+TEST(Augmentation, FixedSeedGivesIdenticalBatches)
+{
+  auto [image, masks] = lShape(40, 50);
+  auto images = image.repeat({ 3, 1, 1, 1 });
+  auto ms = masks.repeat({ 3, 1, 1, 1 });
+  AugmentationConfig c = AugmentationConfig::Keras();
+  c.gamma = 0.3;
+  c.opacities = 2;
+  auto a = AugmentBatch(images, ms, c, { 11, 12, 13 });
+  auto b = AugmentBatch(images, ms, c, { 11, 12, 13 });
+  auto d = AugmentBatch(images, ms, c, { 11, 12, 14 });
+  EXPECT_TRUE(torch::equal(a.first, b.first));
+  EXPECT_TRUE(torch::equal(a.second, b.second));
+  EXPECT_TRUE(torch::equal(a.first[0], d.first[0]));
+  EXPECT_FALSE(torch::equal(a.first[2], d.first[2]));
+}
+
+TEST(Augmentation, CanBeSwitchedOffAndFlipsAreExact)
+{
+  auto [image, masks] = lShape(30, 40);
+  auto off = AugmentBatch(image, masks, AugmentationConfig::None(), { 5 });
+  EXPECT_TRUE(torch::equal(off.first, image));
+  SampleTransform flip;
+  flip.flipHorizontal = true;
+  EXPECT_TRUE(torch::allclose(ApplyGeometry(image[0], flip), image[0].flip({ 2 }), 1e-5, 1e-6));
+  SampleTransform shift;
+  shift.shiftX = 3.0; // output(x) = input(x + 3)
+  auto moved = ApplyGeometry(image[0], shift);
+  EXPECT_TRUE(torch::allclose(moved.index({ Slice(), Slice(), Slice(0, 30) }),
+                              image[0].index({ Slice(), Slice(), Slice(3, 33) }),
+                              1e-5,
+                              1e-5));
+}
+
+namespace
+{
+TrainingData
+blobs(int64_t n, int64_t size, uint64_t seed)
+{
+  torch::manual_seed(static_cast<int64_t>(seed));
+  TrainingData d;
+  auto         ys = torch::arange(size).view({ size, 1 }).to(torch::kFloat32);
+  auto         xs = torch::arange(size).view({ 1, size }).to(torch::kFloat32);
+  std::vector<torch::Tensor> images, masks;
+  for (int64_t i = 0; i < n; ++i)
+  {
+    const double cy = 6 + (i * 7) % (size - 12), cx = 6 + (i * 5) % (size - 12);
+    auto         m = (((ys - cy).pow(2) + (xs - cx).pow(2)) < 25).to(torch::kFloat32);
+    images.push_back((0.2 + 0.6 * m + 0.1 * torch::rand({ size, size })).unsqueeze(0));
+    masks.push_back(torch::stack({ m, 1 - m }));
+    d.ids.push_back("blob" + std::to_string(i));
+  }
+  d.images = torch::stack(images);
+  d.masks = torch::stack(masks);
+  return d;
+}
+
+NetworkConfig
+tinyNet()
+{
+  NetworkConfig c = NetworkConfig::LungDefault();
+  c.convResBlocks = 1;
+  c.filters = 4;
+  c.blockDropout = { 0.05, 0.0 };
+  return c;
+}
+
+TrainerConfig
+tinyTraining(const std::filesystem::path & dir, int64_t epochs)
+{
+  TrainerConfig c;
+  c.epochs = epochs;
+  c.batchSize = 3;
+  c.threads = 1;
+  c.seed = 42;
+  c.batchNormRecalibrationBatches = 2;
+  c.checkpointDirectory = dir.string();
+  return c;
+}
+} // namespace
+
+TEST(Trainer, ResumedRunReproducesTheUninterruptedLossSequence)
+{
+  const auto dir = rescrnet::testing::TemporaryDirectory();
+  auto       train = blobs(7, 24, 1);
+  auto       val = blobs(3, 24, 2);
+
+  torch::manual_seed(5);
+  Trainer whole(ResCRNet(tinyNet()), ModelInfo{}, tinyTraining(dir / "whole", 2));
+  whole.setTrainingData(train);
+  whole.setValidationData(val);
+  whole.run();
+  ASSERT_EQ(whole.history().size(), 2u);
+
+  torch::manual_seed(5);
+  Trainer first(ResCRNet(tinyNet()), ModelInfo{}, tinyTraining(dir / "split", 1));
+  first.setTrainingData(train);
+  first.setValidationData(val);
+  first.run();
+  ASSERT_EQ(first.history().size(), 1u);
+
+  torch::manual_seed(99); // a different initialisation: everything must come from the checkpoint
+  Trainer second(ResCRNet(tinyNet()), ModelInfo{}, tinyTraining(dir / "split", 2));
+  second.setTrainingData(train);
+  second.setValidationData(val);
+  ASSERT_TRUE(second.resume());
+  second.run();
+  ASSERT_EQ(second.history().size(), 2u);
+  for (size_t e = 0; e < 2; ++e)
+  {
+    EXPECT_DOUBLE_EQ(second.history()[e].loss, whole.history()[e].loss) << "epoch " << e + 1;
+    EXPECT_DOUBLE_EQ(second.history()[e].valLoss, whole.history()[e].valLoss) << "epoch " << e + 1;
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir / "split" / "best.rcn"));
+  second.writeHistoryCsv((dir / "history.csv").string());
+  std::ifstream csv(dir / "history.csv");
+  std::string   header;
+  std::getline(csv, header);
+  EXPECT_EQ(header, "epoch,loss,tanimoto,val_loss,val_tanimoto,val_dice,seconds,learning_rate");
+}
+
+TEST(Trainer, LearnsASimpleSegmentation)
+{
+  auto          train = blobs(12, 24, 3);
+  TrainerConfig c = tinyTraining("", 6);
+  c.augmentation = AugmentationConfig::None();
+  c.learningRate = 1e-2;
+  torch::manual_seed(1);
+  Trainer t(ResCRNet(tinyNet()), ModelInfo{}, c);
+  t.setTrainingData(train);
+  t.setValidationData(train);
+  t.run();
+  EXPECT_EQ(t.stopReason(), "completed");
+  EXPECT_LT(t.history().back().loss, 0.6 * t.history().front().loss);
+  EXPECT_GT(t.history().back().valDice, 0.8);
+}
+
+TEST(Trainer, TimeBudgetAndEarlyStopping)
+{
+  auto          train = blobs(6, 16, 4);
+  TrainerConfig c = tinyTraining("", 50);
+  c.maxMinutes = 1e-6;
+  Trainer budget(ResCRNet(tinyNet()), ModelInfo{}, c);
+  budget.setTrainingData(train);
+  budget.run();
+  EXPECT_EQ(budget.stopReason(), "time budget");
+  EXPECT_TRUE(budget.history().empty());
+
+  c.maxMinutes = 0;
+  c.earlyStoppingPatience = 1;
+  c.earlyStoppingMinDelta = 10.0; // no epoch can improve by that much
+  Trainer early(ResCRNet(tinyNet()), ModelInfo{}, c);
+  early.setTrainingData(train);
+  early.run();
+  EXPECT_EQ(early.stopReason(), "early stopping");
+  // The first epoch sets the baseline; the second fails to improve on it by min_delta.
+  EXPECT_EQ(early.history().size(), 2u);
+}
+
+TEST(Trainer, BatchNormRecalibrationMatchesBatchStatistics)
+{
+  NetworkConfig cfg = tinyNet();
+  cfg.blockDropout = { 0.0, 0.0 };
+  ResCRNet net(cfg);
+  {
+    torch::NoGradGuard g;
+    for (auto & b : net->named_buffers())
+      if (b.key().find("running_mean") != std::string::npos)
+        b.value().fill_(100.0);
+  }
+  auto data = blobs(4, 20, 5);
+  net->eval();
+  torch::NoGradGuard g;
+  auto               train = [&] {
+    net->train();
+    auto y = net->forward(data.images);
+    net->eval();
+    return y;
+  }();
+  EXPECT_GT((net->forward(data.images) - train).abs().max().item<double>(), 0.1);
+  Trainer::RecalibrateBatchNorm(net, data, 1, 4);
+  EXPECT_LT((net->forward(data.images) - train).abs().max().item<double>(), 2e-3);
+  // The momentum is restored afterwards.
+  for (const auto & m : net->modules(false))
+  {
+    if (auto bn = std::dynamic_pointer_cast<torch::nn::BatchNorm2dImpl>(m))
+    {
+      EXPECT_TRUE(bn->options.momentum().has_value());
+    }
+  }
+}
+
+TEST(Trainer, RejectsMismatchedData)
+{
+  Trainer      t(ResCRNet(tinyNet()), ModelInfo{}, tinyTraining("", 1));
+  TrainingData d = blobs(2, 16, 6);
+  d.masks = d.masks.slice(1, 0, 1);
+  EXPECT_THROW(t.setTrainingData(d), std::invalid_argument);
+}

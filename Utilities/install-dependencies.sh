@@ -5,10 +5,11 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git clang-format
-  libinsighttoolkit5-dev libgdcm-tools
+  libinsighttoolkit5-dev libgdcm-tools libpng-dev
   libvtk9-dev
   libtorch-dev libgloo-dev python3-torch python3-numpy
   libdcmtk-dev dcmtk dicom3tools
+  libexpat1-dev libxml2-utils
   libhdf5-dev
   libgtest-dev libgmock-dev
   nlohmann-json3-dev

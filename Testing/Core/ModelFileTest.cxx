@@ -8,8 +8,7 @@
 
 using namespace rescrnet;
 
-namespace
-{
+namespace {
 NetworkConfig
 smallConfig()
 {

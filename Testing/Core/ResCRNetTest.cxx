@@ -8,8 +8,8 @@ using namespace rescrnet;
 
 TEST(ResCRNet, LungModelHasThePublishedParameterCounts)
 {
-  ResCRNet         net(NetworkConfig::LungDefault());
-  const auto       counts = net->parameterCounts();
+  ResCRNet   net(NetworkConfig::LungDefault());
+  const auto counts = net->parameterCounts();
   EXPECT_EQ(counts.trainable, 58309);
   EXPECT_EQ(counts.batchNormStatistics, 1632);
 }
@@ -83,14 +83,15 @@ TEST(ResCRNet, LstmNetworkRunsAndIsTranslationSensitiveAlongRows)
   x2.index_put_({ 0, 0, 11, 79 }, 5.0); // beyond the STEM's 61-pixel receptive field
   auto y2 = net->forward(x2);
   // Columns 0..39 lie outside the STEM's reach from column 79: only the LSTM scans can carry the change there.
-  const auto changed = ((y2 - y).abs().amax(1) > 0).index({ 0, torch::indexing::Slice(), torch::indexing::Slice(0, 40) });
+  const auto changed =
+    ((y2 - y).abs().amax(1) > 0).index({ 0, torch::indexing::Slice(), torch::indexing::Slice(0, 40) });
   EXPECT_GT(changed.sum().item<int64_t>(), 12 * 40 / 2);
   // Without LSTM blocks the same change cannot reach those columns.
   c.lstmBlocks = 0;
   ResCRNet plain(c);
   plain->eval();
-  const auto plainChanged =
-    ((plain->forward(x2) - plain->forward(x)).abs().amax(1) > 0).index({ 0, torch::indexing::Slice(), torch::indexing::Slice(0, 40) });
+  const auto plainChanged = ((plain->forward(x2) - plain->forward(x)).abs().amax(1) > 0)
+                              .index({ 0, torch::indexing::Slice(), torch::indexing::Slice(0, 40) });
   EXPECT_EQ(plainChanged.sum().item<int64_t>(), 0);
 }
 

@@ -44,13 +44,11 @@ TEST(Losses, WeightedTanimotoMatchesHandComputedValue)
   EXPECT_NEAR(WeightedTanimotoLoss(t, t, w, 1.0).item<double>(), 0.0, 1e-7);
   // Unweighted coefficient and Dice.
   EXPECT_NEAR(TanimotoCoefficient(p, t).item<double>(), 0.5 * (1.8 / 1.93 + 1.7 / 1.83), 1e-6);
-  EXPECT_NEAR(DiceCoefficient(torch::tensor({ 1.f, 0.f, 0.f }), torch::tensor({ 1.f, 0.f, 1.f })).item<double>(),
-              0.75,
-              1e-7);
+  EXPECT_NEAR(
+    DiceCoefficient(torch::tensor({ 1.f, 0.f, 0.f }), torch::tensor({ 1.f, 0.f, 1.f })).item<double>(), 0.75, 1e-7);
 }
 
-namespace
-{
+namespace {
 // An L-shaped mask and an image drawn from it, [1, 1, H, W] / [1, 2, H, W].
 std::pair<torch::Tensor, torch::Tensor>
 lShape(int64_t h, int64_t w)
@@ -83,8 +81,8 @@ TEST(Augmentation, MovesImageAndMaskIdentically)
 TEST(Augmentation, FixedSeedGivesIdenticalBatches)
 {
   auto [image, masks] = lShape(40, 50);
-  auto images = image.repeat({ 3, 1, 1, 1 });
-  auto ms = masks.repeat({ 3, 1, 1, 1 });
+  auto               images = image.repeat({ 3, 1, 1, 1 });
+  auto               ms = masks.repeat({ 3, 1, 1, 1 });
   AugmentationConfig c = AugmentationConfig::Keras();
   c.gamma = 0.3;
   c.opacities = 2;
@@ -108,21 +106,18 @@ TEST(Augmentation, CanBeSwitchedOffAndFlipsAreExact)
   SampleTransform shift;
   shift.shiftX = 3.0; // output(x) = input(x + 3)
   auto moved = ApplyGeometry(image[0], shift);
-  EXPECT_TRUE(torch::allclose(moved.index({ Slice(), Slice(), Slice(0, 30) }),
-                              image[0].index({ Slice(), Slice(), Slice(3, 33) }),
-                              1e-5,
-                              1e-5));
+  EXPECT_TRUE(torch::allclose(
+    moved.index({ Slice(), Slice(), Slice(0, 30) }), image[0].index({ Slice(), Slice(), Slice(3, 33) }), 1e-5, 1e-5));
 }
 
-namespace
-{
+namespace {
 TrainingData
 blobs(int64_t n, int64_t size, uint64_t seed)
 {
   torch::manual_seed(static_cast<int64_t>(seed));
-  TrainingData d;
-  auto         ys = torch::arange(size).view({ size, 1 }).to(torch::kFloat32);
-  auto         xs = torch::arange(size).view({ 1, size }).to(torch::kFloat32);
+  TrainingData               d;
+  auto                       ys = torch::arange(size).view({ size, 1 }).to(torch::kFloat32);
+  auto                       xs = torch::arange(size).view({ 1, size }).to(torch::kFloat32);
   std::vector<torch::Tensor> images, masks;
   for (int64_t i = 0; i < n; ++i)
   {

@@ -11,8 +11,7 @@
 
 using namespace rescrnet;
 
-namespace
-{
+namespace {
 const std::string ModelDir = "models/cxr-net/";
 const std::string JmsWeights = ModelDir + "model_16F_5R1_0R2_2020-10-02_13_50_weights.h5";
 const std::string JmsAll = ModelDir + "model_16F_5R1_0R2_2020-10-02_13_50_all.h5";
@@ -72,9 +71,10 @@ TEST_P(JmsSoftmaxParity, MatchesReferenceWithin1e4)
   EXPECT_LE(maxDiff, 1e-4);
   EXPECT_LE(maskMismatch, 5);
   // An independent figure from the fixture README: the mean lung probability per image.
-  const std::map<std::string, double> meanP0 = {
-    { "MCUCXR_0006_0", 0.143921 }, { "MCUCXR_0117_1", 0.147850 }, { "CHNCXR_0004_0", 0.229679 }, { "CHNCXR_0334_1", 0.301416 }
-  };
+  const std::map<std::string, double> meanP0 = { { "MCUCXR_0006_0", 0.143921 },
+                                                 { "MCUCXR_0117_1", 0.147850 },
+                                                 { "CHNCXR_0004_0", 0.229679 },
+                                                 { "CHNCXR_0334_1", 0.301416 } };
   EXPECT_NEAR(probs[0][0].mean().item<double>(), meanP0.at(id), 1e-5);
 }
 
@@ -153,10 +153,10 @@ TEST(V7Import, BothFilesImportToTheSameDistinctModel)
   EXPECT_TRUE(torch::equal(stateVector(w.network), stateVector(a.network)));
   EXPECT_FALSE(torch::equal(stateVector(w.network), stateVector(jms(jmsWeights).network)));
   // The V7 model also segments lungs: its mask agrees broadly with the JMS reference output.
-  const auto input = readRaw(refDir / "CHNCXR_0004_0_input_1x300x340_f32.raw", { 1, 1, 300, 340 });
-  const auto expected = readRaw(refDir / "CHNCXR_0004_0_jms_softmax_2x300x340_f32.raw", { 1, 2, 300, 340 });
-  const auto probs = Predictor(w.network, 2).predict(input);
-  const auto a0 = probs[0][0] > 0.5, b0 = expected[0][0] > 0.5;
+  const auto   input = readRaw(refDir / "CHNCXR_0004_0_input_1x300x340_f32.raw", { 1, 1, 300, 340 });
+  const auto   expected = readRaw(refDir / "CHNCXR_0004_0_jms_softmax_2x300x340_f32.raw", { 1, 2, 300, 340 });
+  const auto   probs = Predictor(w.network, 2).predict(input);
+  const auto   a0 = probs[0][0] > 0.5, b0 = expected[0][0] > 0.5;
   const double dice = 2.0 * (a0 & b0).sum().item<double>() / (a0.sum().item<double>() + b0.sum().item<double>());
   std::cout << "V7 vs JMS lung Dice on CHNCXR_0004_0: " << dice << std::endl;
   EXPECT_GT(dice, 0.85);

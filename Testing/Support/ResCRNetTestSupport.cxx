@@ -4,8 +4,7 @@
 #include <system_error>
 #include <unistd.h>
 
-namespace rescrnet::testing
-{
+namespace rescrnet::testing {
 
 std::filesystem::path
 SourceDirectory()
@@ -84,7 +83,8 @@ TemporaryDirectory()
 {
   const auto * info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string  name = info ? std::string(info->test_suite_name()) + "." + info->name() : "test";
-  const auto   dir = std::filesystem::temp_directory_path() / ("rescrnet-test-" + std::to_string(::getpid()) + "-" + name);
+  const auto   dir =
+    std::filesystem::temp_directory_path() / ("rescrnet-test-" + std::to_string(::getpid()) + "-" + name);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   std::filesystem::create_directories(dir);

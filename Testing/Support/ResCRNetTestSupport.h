@@ -9,8 +9,7 @@
 #include <optional>
 #include <string>
 
-namespace rescrnet::testing
-{
+namespace rescrnet::testing {
 
 // The shared directory, or nothing when neither $ITKRESCRNET_SHARED nor ../shared (beside the source tree) exists.
 std::optional<std::filesystem::path>
@@ -38,10 +37,10 @@ TemporaryDirectory();
 
 // Declares `var` as the path of `relative` inside the shared data, or skips the test with the reason.
 #define RESCRNET_SHARED_OR_SKIP(var, relative)                                                                         \
-  const auto var##_found = ::rescrnet::testing::SharedPath(relative);                                                 \
+  const auto var##_found = ::rescrnet::testing::SharedPath(relative);                                                  \
   if (!var##_found)                                                                                                    \
   {                                                                                                                    \
-    GTEST_SKIP() << ::rescrnet::testing::SharedSkipReason(relative);                                                  \
+    GTEST_SKIP() << ::rescrnet::testing::SharedSkipReason(relative);                                                   \
   }                                                                                                                    \
   const std::filesystem::path var = *var##_found
 

@@ -2,13 +2,11 @@
 
 #include <cmath>
 
-namespace rescrnet
-{
+namespace rescrnet {
 
 namespace F = torch::nn::functional;
 
-namespace
-{
+namespace {
 constexpr double Pi = 3.14159265358979323846;
 }
 
@@ -30,7 +28,8 @@ SplitMix64::uniform()
 uint64_t
 MixSeed(uint64_t a, uint64_t b, uint64_t c)
 {
-  SplitMix64 g(a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull) * 0xC2B2AE3D27D4EB4Full ^ (c + 1) * 0x165667B19E3779F9ull);
+  SplitMix64 g(a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull) * 0xC2B2AE3D27D4EB4Full ^
+               (c + 1) * 0x165667B19E3779F9ull);
   g.next();
   return g.next();
 }
@@ -136,15 +135,13 @@ ApplyGeometry(const torch::Tensor & x, const SampleTransform & t)
   // normalised u = x / (W/2), v = y / (H/2)
   const double a00 = m00, a01 = m01 * H / W, a10 = m10 * W / H, a11 = m11;
   const double b0 = t.shiftX * 2.0 / W, b1 = t.shiftY * 2.0 / H;
-  auto theta = torch::tensor({ a00, a01, b0, a10, a11, b1 }, torch::kFloat32).view({ 1, 2, 3 });
-  auto input = x.unsqueeze(0).to(torch::kFloat32);
-  auto grid = F::affine_grid(theta, { 1, x.size(0), x.size(1), x.size(2) }, false);
-  auto out = F::grid_sample(input,
-                            grid,
-                            F::GridSampleFuncOptions()
-                              .mode(torch::kBilinear)
-                              .padding_mode(torch::kReflection)
-                              .align_corners(false))
+  auto         theta = torch::tensor({ a00, a01, b0, a10, a11, b1 }, torch::kFloat32).view({ 1, 2, 3 });
+  auto         input = x.unsqueeze(0).to(torch::kFloat32);
+  auto         grid = F::affine_grid(theta, { 1, x.size(0), x.size(1), x.size(2) }, false);
+  auto         out = F::grid_sample(
+               input,
+               grid,
+               F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kReflection).align_corners(false))
                .squeeze(0);
   if (t.flipHorizontal)
     out = out.flip({ 2 });
@@ -182,9 +179,9 @@ ApplyIntensity(const torch::Tensor & image, const SampleTransform & t)
 }
 
 std::pair<torch::Tensor, torch::Tensor>
-AugmentBatch(const torch::Tensor &          images,
-             const torch::Tensor &          masks,
-             const AugmentationConfig &     config,
+AugmentBatch(const torch::Tensor &         images,
+             const torch::Tensor &         masks,
+             const AugmentationConfig &    config,
              const std::vector<uint64_t> & seeds)
 {
   TORCH_CHECK(images.size(0) == static_cast<int64_t>(seeds.size()), "one seed per sample");

@@ -1,5 +1,7 @@
 #include "rescrnet/Blocks.h"
 
+#include "rescrnet/DepthwiseConv.h"
+
 #include <cmath>
 
 namespace rescrnet
@@ -81,6 +83,10 @@ SeparableConv2dImpl::resetParameters()
 torch::Tensor
 SeparableConv2dImpl::forward(const torch::Tensor & x)
 {
+  if (FastDepthwiseConvolution() && kernel % 2 == 1)
+  {
+    return pointwise->forward(DepthwiseConv2d(x, depthwise->weight, dilation));
+  }
   return pointwise->forward(depthwise->forward(x));
 }
 

@@ -5,8 +5,7 @@
 #include <cstdlib>
 #include <sstream>
 
-namespace rescrnet
-{
+namespace rescrnet {
 
 Json::Json(bool b)
   : m_Type(Type::Bool)
@@ -130,7 +129,8 @@ Json::asObject() const
   return *m_Object;
 }
 
-Json & Json::operator[](const std::string & key)
+Json &
+Json::operator[](const std::string & key)
 {
   if (m_Type == Type::Null)
   {
@@ -249,7 +249,8 @@ Json::size() const
   return 0;
 }
 
-const Json & Json::operator[](size_t i) const
+const Json &
+Json::operator[](size_t i) const
 {
   const Array & a = asArray();
   if (i >= a.size())
@@ -296,8 +297,7 @@ Json::operator==(const Json & o) const
   return false;
 }
 
-namespace
-{
+namespace {
 
 void
 escapeString(const std::string & s, std::string & out)
@@ -533,7 +533,7 @@ private:
     {
       fail(std::string("unexpected character '") + m_Text[m_Pos] + "'");
     }
-    const std::string token = m_Text.substr(start, m_Pos - start);
+    const std::string  token = m_Text.substr(start, m_Pos - start);
     std::istringstream is(token);
     is.imbue(std::locale::classic());
     double v = 0;

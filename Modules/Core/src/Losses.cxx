@@ -1,7 +1,6 @@
 #include "rescrnet/Losses.h"
 
-namespace rescrnet
-{
+namespace rescrnet {
 
 namespace F = torch::nn::functional;
 
@@ -26,8 +25,8 @@ ContourWeightMap(const torch::Tensor & target, int64_t window)
     window = ContourWindowSize(std::min(target.size(2), target.size(3)));
   }
   torch::NoGradGuard noGrad;
-  const auto         avg = F::avg_pool2d(
-    target, F::AvgPool2dFuncOptions(window).stride(1).padding(window / 2).count_include_pad(false));
+  const auto         avg =
+    F::avg_pool2d(target, F::AvgPool2dFuncOptions(window).stride(1).padding(window / 2).count_include_pad(false));
   const auto border = ((avg > 0.005) & (avg < 0.995)).to(target.scalar_type());
   auto       w = 1.0 + 2.0 * border;
   w = w * (static_cast<double>(w.numel()) / w.sum());

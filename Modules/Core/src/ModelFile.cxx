@@ -9,11 +9,9 @@
 #include <random>
 #include <sstream>
 
-namespace rescrnet
-{
+namespace rescrnet {
 
-namespace
-{
+namespace {
 constexpr char     Magic[8] = { 'R', 'E', 'S', 'C', 'R', 'N', 'E', 'T' };
 constexpr uint64_t PrefixSize = 24;
 constexpr uint64_t MaxHeaderSize = 64ull << 20;
@@ -229,9 +227,9 @@ SaveModel(const std::string & path, const ResCRNet & network, const ModelInfo & 
   Json        tensors = Json::array();
   for (const auto & kv : network->namedState())
   {
-    auto     t = kv.second.detach().to(torch::kCPU, torch::kFloat32).contiguous();
-    Json     entry = Json::object();
-    Json     shape = Json::array();
+    auto t = kv.second.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    Json entry = Json::object();
+    Json shape = Json::array();
     for (int64_t s : t.sizes())
       shape.push_back(Json(s));
     entry["name"] = kv.first;
@@ -352,7 +350,7 @@ LoadModel(const std::string & path)
   {
     for (const Json & t : h.json.at("tensors").asArray())
     {
-      const std::string name = t.at("name").asString();
+      const std::string    name = t.at("name").asString();
       std::vector<int64_t> shape;
       for (const Json & s : t.at("shape").asArray())
         shape.push_back(s.asInt());

@@ -2,8 +2,7 @@
 
 #include <stdexcept>
 
-namespace rescrnet
-{
+namespace rescrnet {
 
 NetworkConfig
 NetworkConfig::LungDefault()
@@ -62,8 +61,7 @@ NetworkConfig::validate() const
     fail("batch_norm_epsilon must be > 0");
 }
 
-namespace
-{
+namespace {
 template <typename T>
 Json
 toArray(const std::vector<T> & v)

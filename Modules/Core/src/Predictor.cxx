@@ -2,8 +2,7 @@
 
 #include <stdexcept>
 
-namespace rescrnet
-{
+namespace rescrnet {
 
 Predictor::Predictor(ResCRNet network, int threads)
   : m_Network(std::move(network))
@@ -12,6 +11,16 @@ Predictor::Predictor(ResCRNet network, int threads)
   m_Info.architecture = m_Network->config();
   m_Info.input.channels = m_Network->config().inputChannels;
   m_Network->eval();
+}
+
+Predictor::Predictor(ResCRNet network, ModelInfo info, int threads)
+  : Predictor(std::move(network), threads)
+{
+  if (info.architecture != m_Network->config())
+  {
+    throw std::invalid_argument("Predictor: the model info describes another architecture than the network");
+  }
+  m_Info = std::move(info);
 }
 
 Predictor

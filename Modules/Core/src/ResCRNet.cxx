@@ -3,8 +3,7 @@
 #include <algorithm>
 #include <iomanip>
 
-namespace rescrnet
-{
+namespace rescrnet {
 
 namespace F = torch::nn::functional;
 
@@ -134,8 +133,7 @@ ResCRNetImpl::receptiveField() const
   return 1 + static_cast<int64_t>(convBlocks->size()) * 2 * perConv;
 }
 
-namespace
-{
+namespace {
 struct LayerRow
 {
   std::string name;
@@ -199,7 +197,8 @@ ResCRNetImpl::printSummary(std::ostream & os) const
   }
   os << "\n";
   os << std::left << std::setw(28) << "  layer" << std::right << std::setw(12) << "parameters" << std::setw(16)
-     << "BN statistics" << std::setw(10) << "dropout" << "\n";
+     << "BN statistics" << std::setw(10) << "dropout"
+     << "\n";
   auto count = [](const torch::nn::Module & m, int64_t & params, int64_t & stats) {
     params = 0;
     stats = 0;
@@ -237,8 +236,8 @@ ResCRNetImpl::printSummary(std::ostream & os) const
   const int64_t rf = receptiveField();
   os << "  receptive field: " << (rf > 0 ? std::to_string(rf) + " x " + std::to_string(rf) + " px" : "whole image")
      << "\n";
-  os << "  FLOPs per pixel: " << std::fixed << std::setprecision(0) << flopsPerPixel() << " ("
-     << std::setprecision(2) << flopsPerPixel() * 340 * 300 / 1e9 << " GFLOP per 340x300 image)\n";
+  os << "  FLOPs per pixel: " << std::fixed << std::setprecision(0) << flopsPerPixel() << " (" << std::setprecision(2)
+     << flopsPerPixel() * 340 * 300 / 1e9 << " GFLOP per 340x300 image)\n";
   os.unsetf(std::ios::fixed);
 }
 

@@ -9,11 +9,9 @@
 #include <numeric>
 #include <sstream>
 
-namespace rescrnet
-{
+namespace rescrnet {
 
-namespace
-{
+namespace {
 using Clock = std::chrono::steady_clock;
 
 double
@@ -110,8 +108,8 @@ TrainingData::validate(const NetworkConfig & config, const std::string & what) c
     throw std::invalid_argument(what + ": images have " + std::to_string(images.size(1)) +
                                 " channel(s), the network expects " + std::to_string(config.inputChannels));
   if (masks.size(1) != config.numClasses)
-    throw std::invalid_argument(what + ": masks have " + std::to_string(masks.size(1)) +
-                                " classes, the network has " + std::to_string(config.numClasses));
+    throw std::invalid_argument(what + ": masks have " + std::to_string(masks.size(1)) + " classes, the network has " +
+                                std::to_string(config.numClasses));
 }
 
 Json
@@ -196,7 +194,7 @@ Trainer::RecalibrateBatchNorm(ResCRNet & network, const TrainingData & data, int
 {
   if (batches <= 0 || data.size() == 0)
     return;
-  auto                        bns = batchNorms(network);
+  auto                               bns = batchNorms(network);
   std::vector<c10::optional<double>> momenta;
   for (auto & bn : bns)
   {
@@ -347,7 +345,7 @@ Trainer::run()
       m_StopReason = "time budget";
       break;
     }
-    const auto epochStart = Clock::now();
+    const auto   epochStart = Clock::now();
     const double lr = learningRateFor(epoch);
     for (auto & group : m_Optimizer->param_groups())
       static_cast<torch::optim::AdamOptions &>(group.options()).lr(lr);
@@ -357,9 +355,9 @@ Trainer::run()
     double lossSum = 0, taniSum = 0;
     for (int64_t s = 0; s < steps; ++s)
     {
-      const int64_t        b0 = s * m_Config.batchSize;
-      const int64_t        b1 = std::min(m_Train.size(), b0 + m_Config.batchSize);
-      std::vector<int64_t> idx(order.begin() + b0, order.begin() + b1);
+      const int64_t         b0 = s * m_Config.batchSize;
+      const int64_t         b1 = std::min(m_Train.size(), b0 + m_Config.batchSize);
+      std::vector<int64_t>  idx(order.begin() + b0, order.begin() + b1);
       std::vector<uint64_t> seeds;
       for (int64_t i : idx)
         seeds.push_back(MixSeed(m_Config.seed, static_cast<uint64_t>(epoch), 1000 + static_cast<uint64_t>(i)));
@@ -409,8 +407,7 @@ Trainer::run()
     r.loss = lossSum / static_cast<double>(m_Train.size());
     r.tanimoto = taniSum / static_cast<double>(m_Train.size());
     r.learningRate = lr;
-    Trainer::RecalibrateBatchNorm(
-      m_Network, m_Train, m_Config.batchNormRecalibrationBatches, m_Config.batchSize);
+    Trainer::RecalibrateBatchNorm(m_Network, m_Train, m_Config.batchNormRecalibrationBatches, m_Config.batchSize);
     if (m_Val.size() > 0)
     {
       const EpochRecord v = Evaluate(m_Network, m_Val, m_Config.batchSize);
@@ -464,12 +461,12 @@ Trainer::run()
 }
 
 void
-Trainer::writeHistoryCsv(const std::string & path) const
+Trainer::WriteHistoryCsv(const std::vector<EpochRecord> & history, const std::string & path)
 {
   std::ostringstream os;
   os << "epoch,loss,tanimoto,val_loss,val_tanimoto,val_dice,seconds,learning_rate\n";
   char line[512];
-  for (const auto & r : m_History)
+  for (const auto & r : history)
   {
     std::snprintf(line,
                   sizeof(line),

@@ -9,11 +9,9 @@
 #include <memory>
 #include <sstream>
 
-namespace rescrnet
-{
+namespace rescrnet {
 
-namespace
-{
+namespace {
 
 [[noreturn]] void
 fail(const std::string & msg)
@@ -60,7 +58,7 @@ readStringAttribute(hid_t loc, const char * name)
   {
     return out; // Keras writes an empty float64 array for layers without weights.
   }
-  H5Id          space(H5Aget_space(attr.id), H5Sclose);
+  H5Id           space(H5Aget_space(attr.id), H5Sclose);
   const hssize_t n = H5Sget_simple_extent_npoints(space.id);
   if (n <= 0)
   {
@@ -384,8 +382,8 @@ ImportKerasModel(const std::string & h5Path, const std::string & architectureJso
     fail(configSource + ": invalid Keras model JSON: " + e.what());
   }
 
-  KerasImportResult result;
-  NetworkConfig     config;
+  KerasImportResult        result;
+  NetworkConfig            config;
   std::vector<BlockLayers> blocks;
   std::string              head, headAct;
   try
@@ -404,7 +402,7 @@ ImportKerasModel(const std::string & h5Path, const std::string & architectureJso
     std::string cur = graph.input();
     while (true)
     {
-      const bool isStem = blocks.empty();
+      const bool  isStem = blocks.empty();
       BlockLayers b;
       std::string branchSource = cur;
       if (!isStem)
@@ -464,9 +462,8 @@ ImportKerasModel(const std::string & h5Path, const std::string & architectureJso
     head = graph.single(cur, "Conv2D");
     headAct = graph.single(head, "LeakyReLU");
     auto activations = graph.consumers(headAct, "");
-    if (activations.size() != 1 ||
-        (graph.layer(activations[0]).cls != "Softmax" &&
-         graph.layer(activations[0]).config.value("activation", std::string()) != "softmax"))
+    if (activations.size() != 1 || (graph.layer(activations[0]).cls != "Softmax" &&
+                                    graph.layer(activations[0]).config.value("activation", std::string()) != "softmax"))
       fail("unexpected Keras graph: the head does not end in a softmax");
 
     // The configuration, read from the graph.
@@ -550,8 +547,8 @@ ImportKerasModel(const std::string & h5Path, const std::string & architectureJso
   result.network = net;
   result.info.architecture = config;
   result.info.input.channels = config.inputChannels;
-  result.info.classes = config.numClasses == 2 ? std::vector<std::string>{ "lungs", "non_lungs" }
-                                               : std::vector<std::string>{};
+  result.info.classes =
+    config.numClasses == 2 ? std::vector<std::string>{ "lungs", "non_lungs" } : std::vector<std::string>{};
   for (int64_t c = static_cast<int64_t>(result.info.classes.size()); c < config.numClasses; ++c)
     result.info.classes.push_back("class_" + std::to_string(c));
   Json prov = Json::object();

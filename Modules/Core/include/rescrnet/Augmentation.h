@@ -11,8 +11,7 @@
 
 #include <cstdint>
 
-namespace rescrnet
-{
+namespace rescrnet {
 
 struct AugmentationConfig
 {
@@ -97,9 +96,9 @@ ApplyIntensity(const torch::Tensor & image, const SampleTransform & t);
 
 // Augments a batch: images [B, Cin, H, W], masks [B, C, H, W]; sample b uses seed seeds[b]. Masks are rounded.
 std::pair<torch::Tensor, torch::Tensor>
-AugmentBatch(const torch::Tensor &          images,
-             const torch::Tensor &          masks,
-             const AugmentationConfig &     config,
+AugmentBatch(const torch::Tensor &         images,
+             const torch::Tensor &         masks,
+             const AugmentationConfig &    config,
              const std::vector<uint64_t> & seeds);
 
 // Mixes numbers into one seed (for seed, epoch, sample index).

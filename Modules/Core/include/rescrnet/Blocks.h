@@ -7,8 +7,7 @@
 
 #include <torch/torch.h>
 
-namespace rescrnet
-{
+namespace rescrnet {
 
 // Keras SeparableConv2D with depth multiplier 1: depthwise k x k (dilated, no bias), then pointwise 1 x 1 with bias.
 class SeparableConv2dImpl : public torch::nn::Module
@@ -51,12 +50,12 @@ public:
   torch::Tensor
   forward(const torch::Tensor & x);
 
-  bool                    isStem;
-  double                  slope;
-  torch::nn::BatchNorm2d  preBn{ nullptr };
-  torch::nn::ModuleList   branches;
-  torch::nn::Conv2d       shortcut{ nullptr };
-  torch::nn::BatchNorm2d  shortcutBn{ nullptr };
+  bool                   isStem;
+  double                 slope;
+  torch::nn::BatchNorm2d preBn{ nullptr };
+  torch::nn::ModuleList  branches;
+  torch::nn::Conv2d      shortcut{ nullptr };
+  torch::nn::BatchNorm2d shortcutBn{ nullptr };
 };
 TORCH_MODULE(ConvResBlock);
 

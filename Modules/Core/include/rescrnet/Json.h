@@ -10,8 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace rescrnet
-{
+namespace rescrnet {
 
 class JsonError : public std::runtime_error
 {
@@ -105,7 +104,8 @@ public:
   asObject() const;
 
   // Object access. operator[] inserts a null member when absent; at() throws when absent.
-  Json & operator[](const std::string & key);
+  Json &
+  operator[](const std::string & key);
   const Json &
   at(const std::string & key) const;
   bool
@@ -127,7 +127,8 @@ public:
   push_back(Json v);
   size_t
   size() const;
-  const Json & operator[](size_t i) const;
+  const Json &
+  operator[](size_t i) const;
 
   std::string
   dump(int indent = -1) const;

@@ -19,8 +19,7 @@
 #include <string>
 #include <vector>
 
-namespace rescrnet
-{
+namespace rescrnet {
 
 constexpr uint32_t ModelFileFormatVersion = 1;
 

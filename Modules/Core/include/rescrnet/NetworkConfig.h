@@ -7,8 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace rescrnet
-{
+namespace rescrnet {
 
 struct NetworkConfig
 {
@@ -17,7 +16,7 @@ struct NetworkConfig
   // CONV RES blocks after the STEM (the released lung model has 5).
   int64_t convResBlocks{ 5 };
   // Filters per branch; the three branches are concatenated ("conc" mode), so blocks carry 3 * filters channels.
-  int64_t filters{ 16 };
+  int64_t              filters{ 16 };
   std::vector<int64_t> kernels{ 3, 5, 7 };
   std::vector<int64_t> dilations{ 1, 3, 5 };
   // SpatialDropout2D rate after the STEM and after each CONV RES block (size convResBlocks + 1); 0 = none.

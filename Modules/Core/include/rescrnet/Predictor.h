@@ -7,13 +7,14 @@
 
 #include <string>
 
-namespace rescrnet
-{
+namespace rescrnet {
 
 class Predictor
 {
 public:
   explicit Predictor(ResCRNet network, int threads = 0);
+  // With the model's header (input grid and preprocessing, class names).
+  Predictor(ResCRNet network, ModelInfo info, int threads = 0);
   // Loads a model file (see ModelFile.h).
   static Predictor
   FromFile(const std::string & path, int threads = 0);

@@ -11,8 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace rescrnet
-{
+namespace rescrnet {
 
 struct ParameterCounts
 {

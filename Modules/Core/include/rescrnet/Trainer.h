@@ -13,8 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace rescrnet
-{
+namespace rescrnet {
 
 struct TrainingData
 {
@@ -133,7 +132,13 @@ public:
   }
 
   void
-  writeHistoryCsv(const std::string & path) const;
+  writeHistoryCsv(const std::string & path) const
+  {
+    WriteHistoryCsv(m_History, path);
+  }
+  // epoch,loss,tanimoto,val_loss,val_tanimoto,val_dice,seconds,learning_rate (written atomically).
+  static void
+  WriteHistoryCsv(const std::vector<EpochRecord> & history, const std::string & path);
 
   // Recomputes batch-norm running statistics as a cumulative average over `batches` batches of `data`.
   static void
@@ -151,17 +156,17 @@ private:
   double
   learningRateFor(int64_t epoch) const;
 
-  ResCRNet                               m_Network;
-  ModelInfo                              m_Info;
-  TrainerConfig                          m_Config;
-  TrainingData                           m_Train;
-  TrainingData                           m_Val;
-  std::unique_ptr<torch::optim::Adam>    m_Optimizer;
-  std::vector<EpochRecord>               m_History;
-  std::vector<torch::Tensor>             m_BestState;
-  double                                 m_BestValLoss{ 1e300 };
-  int64_t                                m_EpochsWithoutImprovement{ 0 };
-  std::string                            m_StopReason;
+  ResCRNet                            m_Network;
+  ModelInfo                           m_Info;
+  TrainerConfig                       m_Config;
+  TrainingData                        m_Train;
+  TrainingData                        m_Val;
+  std::unique_ptr<torch::optim::Adam> m_Optimizer;
+  std::vector<EpochRecord>            m_History;
+  std::vector<torch::Tensor>          m_BestState;
+  double                              m_BestValLoss{ 1e300 };
+  int64_t                             m_EpochsWithoutImprovement{ 0 };
+  std::string                         m_StopReason;
 };
 
 } // namespace rescrnet

@@ -10,8 +10,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace rescrnet
-{
+namespace rescrnet {
 
 class KerasImportError : public std::runtime_error
 {

@@ -1,0 +1,32 @@
+// Image/mask pairs for evaluation and training: split CSV files (id,image,mask,source,...,split) and folders
+// matched by file name.
+#ifndef ResCRNetDataset_h
+#define ResCRNetDataset_h
+
+#include <string>
+#include <vector>
+
+namespace rescrnet::app {
+
+struct ImagePair
+{
+  std::string id, image, mask, source;
+};
+
+// Rows of `csvPath` whose split column equals `subset` ("all": every row). Paths are relative to the CSV's folder.
+// Throws std::runtime_error naming the problem (unreadable file, missing column, no matching rows).
+std::vector<ImagePair>
+ReadSplitPairs(const std::string & csvPath, const std::string & subset);
+
+// Images of `images` paired with the masks of `masks` by file name (or by name without extension); the source is
+// the image folder's name. Images without a mask are reported on stderr and skipped.
+std::vector<ImagePair>
+MatchFolderPairs(const std::string & images, const std::string & masks);
+
+// One CSV line split into cells ("quoted, cells" allowed).
+std::vector<std::string>
+SplitCSVLine(const std::string & line);
+
+} // namespace rescrnet::app
+
+#endif

@@ -1,0 +1,109 @@
+// The lung-segmentation pipeline shared by the command-line modules: read any supported radiograph, run
+// CXRPreprocess -> HistogramEqualization -> ResCRNetSegmentation -> LungMaskPostprocess, measure the lungs, compare
+// with a reference mask, and write the label map, the probability map and an overlay PNG (all atomically).
+#ifndef ResCRNetLungPipeline_h
+#define ResCRNetLungPipeline_h
+
+#include "rescrnet/Predictor.h"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace rescrnet::app {
+
+// Bad input: the message is one line, fit for the user.
+class InputError : public std::runtime_error
+{
+public:
+  using std::runtime_error::runtime_error;
+};
+
+struct PipelineOptions
+{
+  double   threshold{ 0.5 };
+  unsigned numberOfComponents{ 2 };
+  // Keep the resampling back onto the image grid and the threshold; skip component selection and hole filling.
+  bool skipPostprocessing{ false };
+  bool leftRight{ false };
+};
+
+struct LungMeasures
+{
+  uint64_t rightPixels{ 0 }, leftPixels{ 0 }, totalPixels{ 0 };
+  double   rightAreaMM2{ 0 }, leftAreaMM2{ 0 }, totalAreaMM2{ 0 };
+};
+
+struct SegmentationMetricsValues
+{
+  double dice{ 0 }, jaccard{ 0 }, precision{ 0 }, recall{ 0 }, f1{ 0 }, pixelAccuracy{ 0 };
+  double hausdorffMM{ 0 }, hausdorff95MM{ 0 }, meanSurfaceDistanceMM{ 0 };
+};
+
+struct OutputFiles
+{
+  std::string labelMap;    // required unless empty (evaluation)
+  std::string probability; // optional: lung probability on the image grid (float)
+  std::string overlay;     // optional: PNG with mask fill and outline
+};
+
+struct SegmentationResult
+{
+  LungMeasures                             measures;
+  std::optional<SegmentationMetricsValues> metrics;
+  unsigned                                 dimension{ 2 };
+  std::vector<uint64_t>                    size;
+  std::vector<double>                      spacing;
+  double                                   seconds{ 0 };
+};
+
+class LungPipeline
+{
+public:
+  LungPipeline(std::shared_ptr<const Predictor> predictor, PipelineOptions options);
+
+  // Segments `image` (PNG, JPEG, TIFF, NRRD, NIfTI, MHA, DICOM through ITK; 2-D, or 3-D with one slice). With a
+  // `referenceMask` (nonzero = lung, same grid) the metrics are computed. `progress` receives 0..1.
+  // Throws InputError for unusable input, std::exception otherwise; never leaves a partial output file.
+  SegmentationResult
+  Run(const std::string &                 image,
+      const OutputFiles &                 outputs,
+      const std::string &                 referenceMask = std::string(),
+      const std::function<void(double)> & progress = {}) const;
+
+  const PipelineOptions &
+  Options() const
+  {
+    return m_Options;
+  }
+
+private:
+  std::shared_ptr<const Predictor> m_Predictor;
+  PipelineOptions                  m_Options;
+};
+
+// Throws InputError (one line) unless `path` is a radiograph-like image ITK can read safely: it exists, is not a
+// folder, decodes (a corrupt PNG is caught before ITK's reader, which would abort), has 1, 3 or 4 components and is
+// 2-D or 3-D with one slice, at least 8 x 8 pixels.
+void
+CheckImageFile(const std::string & path);
+
+// Whether ITK can read `path` as an image (by its content and extension).
+bool
+IsReadableImage(const std::string & path);
+
+// Image files in `folder` (sorted by name; hidden files and unreadable files skipped).
+std::vector<std::string>
+ListImages(const std::string & folder);
+
+// The default model: Data/Models/ResCRNet-lungs-default.rcn in the source tree next to the executable's build tree,
+// or share/ITKResCRNet/Models in the install tree. Empty when none exists.
+std::string
+DefaultModelPath(const char * argv0);
+
+} // namespace rescrnet::app
+
+#endif

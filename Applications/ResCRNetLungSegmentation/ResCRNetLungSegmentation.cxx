@@ -1,0 +1,170 @@
+// ResCRNetLungSegmentation [options] <input image or folder> <output label map or folder>
+// Segments the lungs on chest radiographs with Res-CR-Net (see the XML description for every option).
+#include "ResCRNetLungSegmentationXML.h"
+
+#include "ResCRNetLungPipeline.h"
+
+#include "rescrnet/Predictor.h"
+#include "rescrnet/cli/CommandLine.h"
+#include "rescrnet/cli/Progress.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace cli = rescrnet::cli;
+namespace app = rescrnet::app;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char * g_Argv0 = nullptr;
+
+std::shared_ptr<const rescrnet::Predictor>
+LoadPredictor(const cli::Arguments & args)
+{
+  std::string model = args.GetString("model");
+  if (model.empty())
+  {
+    model = app::DefaultModelPath(g_Argv0);
+    if (model.empty())
+      throw std::runtime_error("no model: pass --model FILE (the project's default model was not found)");
+  }
+  const int threads = static_cast<int>(args.GetInt("threads"));
+  return std::make_shared<const rescrnet::Predictor>(rescrnet::Predictor::FromFile(model, threads));
+}
+
+app::PipelineOptions
+Options(const cli::Arguments & args)
+{
+  app::PipelineOptions o;
+  o.threshold = args.GetDouble("threshold");
+  o.numberOfComponents = static_cast<unsigned>(args.GetInt("components"));
+  o.skipPostprocessing = args.GetBool("skipPostprocessing");
+  o.leftRight = args.GetBool("leftRight");
+  return o;
+}
+
+void
+PrintMetrics(const app::SegmentationMetricsValues & m)
+{
+  std::cout << "Dice " << m.dice << ", Jaccard " << m.jaccard << ", precision " << m.precision << ", recall "
+            << m.recall << ", pixel accuracy " << m.pixelAccuracy << ", Hausdorff " << m.hausdorffMM << " mm, HD95 "
+            << m.hausdorff95MM << " mm, mean surface distance " << m.meanSurfaceDistanceMM << " mm" << std::endl;
+}
+
+int
+SegmentFolder(const cli::Arguments & args, cli::ReturnParameters & returned, const app::LungPipeline & pipeline)
+{
+  const std::string input = args.GetString("inputVolume");
+  const std::string output = args.GetString("outputLabel");
+  const auto        images = app::ListImages(input);
+  if (images.empty())
+    throw std::runtime_error("no readable images in folder " + input);
+  std::error_code ec;
+  fs::create_directories(output, ec);
+  if (!fs::is_directory(output))
+    throw std::runtime_error("cannot create output folder " + output);
+  std::string csvPath = args.GetString("outputCSV");
+  if (csvPath.empty())
+    csvPath = (fs::path(output) / "results.csv").string();
+
+  std::ostringstream csv;
+  csv << "image,label_map,status,total_pixels,total_area_mm2,right_pixels,left_pixels,seconds,message\n";
+  cli::ConsoleProgress progress(images.size(), "img");
+  size_t               done = 0, failed = 0;
+  uint64_t             totalPixels = 0;
+  double               totalArea = 0;
+  for (const auto & image : images)
+  {
+    const std::string stem = fs::path(image).stem().string();
+    const std::string labelMap = (fs::path(output) / (stem + "_lungs.nrrd")).string();
+    app::OutputFiles  files;
+    files.labelMap = labelMap;
+    if (args.IsSet("overlay"))
+      files.overlay = (fs::path(output) / (stem + "_overlay.png")).string();
+    try
+    {
+      const auto r = pipeline.Run(image, files, std::string(), [&](double f) {
+        cli::ReportProgress((static_cast<double>(done) + f) / static_cast<double>(images.size()));
+      });
+      csv << image << ',' << labelMap << ",ok," << r.measures.totalPixels << ',' << r.measures.totalAreaMM2 << ','
+          << r.measures.rightPixels << ',' << r.measures.leftPixels << ',' << r.seconds << ",\n";
+      totalPixels += r.measures.totalPixels;
+      totalArea += r.measures.totalAreaMM2;
+    }
+    catch (const std::exception & e)
+    {
+      ++failed;
+      std::string why = e.what();
+      for (char & c : why)
+        if (c == ',' || c == '\n')
+          c = ';';
+      csv << image << ",,failed,,,,,," << why << "\n";
+      std::cerr << "ResCRNetLungSegmentation: " << e.what() << std::endl;
+    }
+    progress.Update(++done);
+  }
+  progress.Finish();
+  const std::string tmp = csvPath + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << csv.str();
+    if (!out)
+      throw std::runtime_error("cannot write " + csvPath);
+  }
+  fs::rename(tmp, csvPath);
+  std::cout << "Segmented " << (done - failed) << " of " << images.size() << " images; results in " << csvPath
+            << std::endl;
+  returned.Set("imagesProcessed", static_cast<int64_t>(done - failed));
+  returned.Set("totalLungPixels", static_cast<int64_t>(totalPixels));
+  returned.Set("totalLungAreaMM2", totalArea);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+int
+Segment(const cli::Arguments & args, cli::ReturnParameters & returned)
+{
+  const app::LungPipeline pipeline(LoadPredictor(args), Options(args));
+  const std::string       input = args.GetString("inputVolume");
+  if (fs::is_directory(input))
+    return SegmentFolder(args, returned, pipeline);
+
+  app::OutputFiles files;
+  files.labelMap = args.GetString("outputLabel");
+  files.probability = args.GetString("probability");
+  files.overlay = args.GetString("overlay");
+  const auto r = pipeline.Run(input, files, args.GetString("reference"), [](double f) { cli::ReportProgress(f); });
+
+  std::cout << "Lungs: " << r.measures.totalPixels << " pixels, " << r.measures.totalAreaMM2 << " mm2";
+  if (args.GetBool("leftRight"))
+    std::cout << " (right " << r.measures.rightAreaMM2 << " mm2, left " << r.measures.leftAreaMM2 << " mm2)";
+  std::cout << std::endl;
+  returned.Set("imagesProcessed", int64_t{ 1 });
+  returned.Set("totalLungPixels", static_cast<int64_t>(r.measures.totalPixels));
+  returned.Set("totalLungAreaMM2", r.measures.totalAreaMM2);
+  if (args.GetBool("leftRight"))
+  {
+    returned.Set("rightLungPixels", static_cast<int64_t>(r.measures.rightPixels));
+    returned.Set("leftLungPixels", static_cast<int64_t>(r.measures.leftPixels));
+    returned.Set("rightLungAreaMM2", r.measures.rightAreaMM2);
+    returned.Set("leftLungAreaMM2", r.measures.leftAreaMM2);
+  }
+  if (r.metrics)
+  {
+    PrintMetrics(*r.metrics);
+    returned.Set("dice", r.metrics->dice);
+  }
+  return EXIT_SUCCESS;
+}
+
+} // namespace
+
+int
+main(int argc, char * argv[])
+{
+  g_Argv0 = argc > 0 ? argv[0] : nullptr;
+  return cli::Run(argc, argv, cli::module::Name, cli::module::XML, Segment);
+}

@@ -1,0 +1,803 @@
+#include "rescrnet/DepthwiseConv.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <string>
+#include <vector>
+
+// The kernels use GCC/Clang vector extensions; other compilers always take LibTorch's path.
+#if defined(__GNUC__)
+#  define RESCRNET_DW_VECTOR 1
+#  define RESCRNET_DW_INLINE inline __attribute__((always_inline))
+#  if defined(__x86_64__) || defined(__i386__)
+#    define RESCRNET_DW_X86 1
+#  endif
+#endif
+
+namespace rescrnet {
+
+namespace {
+std::atomic<bool> g_FastDepthwise{ true };
+
+torch::Tensor
+libtorchDepthwise(const torch::Tensor & input, const torch::Tensor & weight, int64_t dilation)
+{
+  const int64_t pad = dilation * (weight.size(2) - 1) / 2;
+  return torch::conv2d(input, weight, {}, 1, pad, dilation, input.size(1));
+}
+
+#if defined(RESCRNET_DW_VECTOR)
+
+// Rows of the padded scratch planes and of the output are processed in blocks of kRowAlign floats: the kernels run
+// over x in [0, Wr) with Wr = W rounded up to kRowAlign, reading zeros (or discarding results) past W.
+constexpr int64_t kRowAlign = 16;
+
+int64_t
+roundUp(int64_t v, int64_t m)
+{
+  return (v + m - 1) / m * m;
+}
+
+// SIMD vectors of VW floats (aligned for registers) and the unaligned, aliasing variant used to load and store.
+template <int VW>
+struct Vec;
+template <>
+struct Vec<4>
+{
+  typedef float V __attribute__((vector_size(16)));
+  typedef float U __attribute__((vector_size(16), aligned(4), may_alias));
+};
+template <>
+struct Vec<8>
+{
+  typedef float V __attribute__((vector_size(32)));
+  typedef float U __attribute__((vector_size(32), aligned(4), may_alias));
+};
+template <>
+struct Vec<16>
+{
+  typedef float V __attribute__((vector_size(64)));
+  typedef float U __attribute__((vector_size(64), aligned(4), may_alias));
+};
+
+#  define RESCRNET_DW_LOAD(p) (*reinterpret_cast<const U *>(p))
+// Keeps a loaded vector in a register: without it GCC may fold the load into every FMA that uses it (a memory operand
+// each), which defeats loading each input vector once for several outputs.
+#  if defined(RESCRNET_DW_X86)
+#    define RESCRNET_DW_IN_REGISTER(v) __asm__("" : "+v"(v))
+#  else
+#    define RESCRNET_DW_IN_REGISTER(v) (void)0
+#  endif
+#  define RESCRNET_DW_STORE(p, v) (*reinterpret_cast<U *>(p) = (v))
+
+// Geometry shared by the forward and weight-gradient tasks. A task is one row chunk of one (n, c) plane.
+struct Geometry
+{
+  int64_t C, H, W, k, d, pad;
+  int64_t Wr;        // W rounded up to kRowAlign
+  int64_t S;         // row stride of the padded scratch plane: pad zeros, W values, zeros up to Wr + 2 pad
+  int64_t chunkRows; // rows per task
+  int64_t chunks;    // tasks per plane
+};
+
+Geometry
+makeGeometry(const torch::Tensor & input, int64_t k, int64_t d)
+{
+  Geometry g{};
+  g.C = input.size(1);
+  g.H = input.size(2);
+  g.W = input.size(3);
+  g.k = k;
+  g.d = d;
+  g.pad = d * (k - 1) / 2;
+  g.Wr = roundUp(g.W, kRowAlign);
+  g.S = g.Wr + 2 * g.pad;
+  // Split planes into row chunks only when there are few planes. The partition depends on the shapes alone (never on
+  // the thread count), which keeps the weight-gradient reduction order fixed.
+  const int64_t planes = input.size(0) * g.C;
+  const int64_t wanted = 32;
+  int64_t       perPlane = 1;
+  if (planes < wanted)
+  {
+    perPlane = std::max<int64_t>(1, std::min((wanted + planes - 1) / planes, g.H / 8));
+  }
+  g.chunkRows = (g.H + perPlane - 1) / perPlane;
+  g.chunks = (g.H + g.chunkRows - 1) / g.chunkRows;
+  return g;
+}
+
+// Copies input rows [y0 - pad, y1 + pad) of an H x W plane into `dst` (one row every S floats), zero outside the
+// image: row iy of the plane lands at dst + (iy - y0 + pad) S + pad.
+void
+fillPadded(const float * plane, int64_t y0, int64_t y1, const Geometry & g, float * dst)
+{
+  for (int64_t iy = y0 - g.pad; iy < y1 + g.pad; ++iy)
+  {
+    float * row = dst + (iy - y0 + g.pad) * g.S;
+    if (iy < 0 || iy >= g.H)
+    {
+      std::fill(row, row + g.S, 0.0f);
+      continue;
+    }
+    std::fill(row, row + g.pad, 0.0f);
+    std::memcpy(row + g.pad, plane + iy * g.W, static_cast<size_t>(g.W) * sizeof(float));
+    std::fill(row + g.pad + g.W, row + g.S, 0.0f);
+  }
+}
+
+// Register blocking of the forward tile for each vector width: R output rows (d apart, so that they share k - 1 of
+// their k input rows) times B vectors along x.
+template <int VW>
+struct ForwardBlocking;
+template <>
+struct ForwardBlocking<4>
+{
+  static constexpr int R = 2, B = 2;
+};
+template <>
+struct ForwardBlocking<8>
+{
+  static constexpr int R = 2, B = 4;
+};
+template <>
+struct ForwardBlocking<16>
+{
+  static constexpr int R = 4, B = 4;
+};
+
+// Output rows j = 0..R-1 (out + j outStride), columns [0, BB VW), of the correlation with a k x k kernel:
+// out_j[x] = sum_ky sum_kx w[ky][kx] in_{j + ky}[x + kx d], where in_m = in + m rowStep are padded input rows (d rows
+// apart). Each loaded input vector feeds every output row that uses it. Every output sums its taps in the same order
+// (ky ascending, then kx ascending) whatever R, so results do not depend on the blocking. K > 0: k known at compile
+// time; K = 0: runtime k (R must be 1).
+template <int VW, int R, int BB, int K>
+RESCRNET_DW_INLINE void
+forwardTile(const float * in,
+            int64_t       rowStep,
+            const float * w,
+            int64_t       kRuntime,
+            int64_t       d,
+            float *       out,
+            int64_t       outStride)
+{
+  using V = typename Vec<VW>::V;
+  using U = typename Vec<VW>::U;
+  static_assert(K > 0 || R == 1, "runtime kernel sizes take one row at a time");
+  const int64_t k = K > 0 ? K : kRuntime;
+  V             acc[R][BB];
+#  pragma GCC   unroll 16
+  for (int j = 0; j < R; ++j)
+  {
+#  pragma GCC unroll 16
+    for (int b = 0; b < BB; ++b)
+    {
+      acc[j][b] = V{};
+    }
+  }
+#  pragma GCC unroll 16
+  for (int64_t m = 0; m < R + k - 1; ++m)
+  {
+    const float * r = in + m * rowStep;
+    for (int64_t kx = 0; kx < k; ++kx)
+    {
+      V s[BB];
+#  pragma GCC unroll 16
+      for (int b = 0; b < BB; ++b)
+      {
+        s[b] = RESCRNET_DW_LOAD(r + kx * d + b * VW);
+        if constexpr (R > 1)
+        {
+          RESCRNET_DW_IN_REGISTER(s[b]);
+        }
+      }
+#  pragma GCC unroll 16
+      for (int j = 0; j < R; ++j)
+      {
+        // Output row j uses input row m with kernel row m - j.
+        if (m - j >= 0 && m - j < k)
+        {
+          const V wv = w[(m - j) * k + kx] - V{}; // broadcast (x - 0 is exactly x, unlike 0 + x)
+#  pragma GCC unroll 16
+          for (int b = 0; b < BB; ++b)
+          {
+            acc[j][b] += wv * s[b];
+          }
+        }
+      }
+    }
+  }
+#  pragma GCC unroll 16
+  for (int j = 0; j < R; ++j)
+  {
+#  pragma GCC unroll 16
+    for (int b = 0; b < BB; ++b)
+    {
+      RESCRNET_DW_STORE(out + j * outStride + b * VW, acc[j][b]);
+    }
+  }
+}
+
+// R output rows over the whole padded width [0, Wr): tiles of B vectors, then single vectors.
+template <int VW, int R, int K>
+RESCRNET_DW_INLINE void
+forwardRows(const float * in, int64_t rowStep, const float * w, int64_t k, int64_t d, float * out, int64_t Wr)
+{
+  constexpr int B = ForwardBlocking<VW>::B;
+  int64_t       x = 0;
+  for (; x + B * VW <= Wr; x += B * VW)
+  {
+    forwardTile<VW, R, B, K>(in + x, rowStep, w, k, d, out + x, Wr);
+  }
+  for (; x < Wr; x += VW)
+  {
+    forwardTile<VW, R, 1, K>(in + x, rowStep, w, k, d, out + x, Wr);
+  }
+}
+
+struct ForwardArgs
+{
+  const float * input;  // [N, C, H, W]
+  const float * weight; // [C, k, k]
+  float *       output; // [N, C, H, W]
+  Geometry      g;
+};
+
+template <int VW, int K>
+RESCRNET_DW_INLINE void
+forwardTasksK(const ForwardArgs & a, int64_t begin, int64_t end)
+{
+  constexpr int      R = K > 1 ? ForwardBlocking<VW>::R : 1;
+  const Geometry &   g = a.g;
+  std::vector<float> scratch(static_cast<size_t>(R * g.Wr + (g.chunkRows + 2 * g.pad) * g.S));
+  float *            tmp = scratch.data();
+  float *            padded = tmp + R * g.Wr;
+  const int64_t      rowStep = g.d * g.S;
+  for (int64_t task = begin; task < end; ++task)
+  {
+    const int64_t plane = task / g.chunks;
+    const int64_t y0 = (task % g.chunks) * g.chunkRows;
+    const int64_t y1 = std::min(g.H, y0 + g.chunkRows);
+    fillPadded(a.input + plane * g.H * g.W, y0, y1, g, padded);
+    const float * w = a.weight + (plane % g.C) * g.k * g.k;
+    float *       out = a.output + plane * g.H * g.W;
+    // Output row y reads padded rows (y - y0) + ky d. Rows y, y + d, ..., y + (R - 1) d go together.
+    for (int64_t base = y0; base < y1; base += R * g.d)
+    {
+      for (int64_t y = base; y < std::min(base + g.d, y1); ++y)
+      {
+        if (y + (R - 1) * g.d < y1)
+        {
+          forwardRows<VW, R, K>(padded + (y - y0) * g.S, rowStep, w, g.k, g.d, tmp, g.Wr);
+          for (int j = 0; j < R; ++j)
+          {
+            std::memcpy(out + (y + j * g.d) * g.W, tmp + j * g.Wr, static_cast<size_t>(g.W) * sizeof(float));
+          }
+        }
+        else
+        {
+          for (int64_t yy = y; yy < y1; yy += g.d)
+          {
+            forwardRows<VW, 1, K>(padded + (yy - y0) * g.S, rowStep, w, g.k, g.d, tmp, g.Wr);
+            std::memcpy(out + yy * g.W, tmp, static_cast<size_t>(g.W) * sizeof(float));
+          }
+        }
+      }
+    }
+  }
+}
+
+template <int VW>
+RESCRNET_DW_INLINE void
+forwardTasks(const ForwardArgs & a, int64_t begin, int64_t end)
+{
+  switch (a.g.k)
+  {
+    case 1:
+      forwardTasksK<VW, 1>(a, begin, end);
+      break;
+    case 3:
+      forwardTasksK<VW, 3>(a, begin, end);
+      break;
+    case 5:
+      forwardTasksK<VW, 5>(a, begin, end);
+      break;
+    case 7:
+      forwardTasksK<VW, 7>(a, begin, end);
+      break;
+    default:
+      forwardTasksK<VW, 0>(a, begin, end);
+      break;
+  }
+}
+
+// Go rows handled together by the weight-gradient kernel (d apart, sharing input rows) and vectors per x step.
+template <int VW>
+struct WeightGradBlocking;
+template <>
+struct WeightGradBlocking<4>
+{
+  static constexpr int R = 1, BX = 2;
+};
+template <>
+struct WeightGradBlocking<8>
+{
+  static constexpr int R = 1, BX = 2;
+};
+template <>
+struct WeightGradBlocking<16>
+{
+  static constexpr int R = 3, BX = 1;
+};
+
+// For NJ gradient rows gr[j] that all pair with the padded input row r (through kernel rows ky_j):
+// acc[j][kx] += sum_x gr[j][x] r[x + kx d] (per lane), x in [0, Wr). acc[j] points at k vectors of VW floats.
+// Wr is a multiple of BX VW. K = 0: runtime k (slow generic loop).
+template <int VW, int NJ, int BX, int K>
+RESCRNET_DW_INLINE void
+weightGradTile(const float * const * gr, const float * r, int64_t kRuntime, int64_t d, int64_t Wr, float * const * acc)
+{
+  using V = typename Vec<VW>::V;
+  using U = typename Vec<VW>::U;
+  if constexpr (K > 0)
+  {
+    V a[NJ][BX][K];
+#  pragma GCC unroll 16
+    for (int j = 0; j < NJ; ++j)
+    {
+#  pragma GCC unroll 16
+      for (int b = 0; b < BX; ++b)
+      {
+#  pragma GCC unroll 16
+        for (int kx = 0; kx < K; ++kx)
+        {
+          a[j][b][kx] = V{};
+        }
+      }
+    }
+    for (int64_t x = 0; x < Wr; x += BX * VW)
+    {
+      V g[NJ][BX];
+#  pragma GCC unroll 16
+      for (int j = 0; j < NJ; ++j)
+      {
+#  pragma GCC unroll 16
+        for (int b = 0; b < BX; ++b)
+        {
+          g[j][b] = RESCRNET_DW_LOAD(gr[j] + x + b * VW);
+        }
+      }
+#  pragma GCC unroll 16
+      for (int kx = 0; kx < K; ++kx)
+      {
+#  pragma GCC unroll 16
+        for (int b = 0; b < BX; ++b)
+        {
+          V s = RESCRNET_DW_LOAD(r + x + b * VW + kx * d);
+          if constexpr (NJ > 1)
+          {
+            RESCRNET_DW_IN_REGISTER(s);
+          }
+#  pragma GCC unroll 16
+          for (int j = 0; j < NJ; ++j)
+          {
+            a[j][b][kx] += g[j][b] * s;
+          }
+        }
+      }
+    }
+#  pragma GCC unroll 16
+    for (int j = 0; j < NJ; ++j)
+    {
+#  pragma GCC unroll 16
+      for (int kx = 0; kx < K; ++kx)
+      {
+        V sum = a[j][0][kx];
+#  pragma GCC unroll 16
+        for (int b = 1; b < BX; ++b)
+        {
+          sum += a[j][b][kx];
+        }
+        const V total = RESCRNET_DW_LOAD(acc[j] + kx * VW) + sum;
+        RESCRNET_DW_STORE(acc[j] + kx * VW, total);
+      }
+    }
+  }
+  else
+  {
+    for (int j = 0; j < NJ; ++j)
+    {
+      for (int64_t kx = 0; kx < kRuntime; ++kx)
+      {
+        V s = {};
+        for (int64_t x = 0; x < Wr; x += VW)
+        {
+          s += RESCRNET_DW_LOAD(gr[j] + x) * RESCRNET_DW_LOAD(r + x + kx * d);
+        }
+        const V total = RESCRNET_DW_LOAD(acc[j] + kx * VW) + s;
+        RESCRNET_DW_STORE(acc[j] + kx * VW, total);
+      }
+    }
+  }
+}
+
+struct WeightGradArgs
+{
+  const float * input;   // [N, C, H, W]
+  const float * gradOut; // [N, C, H, W]
+  double *      partial; // [N * C * chunks, k * k]: one partial sum per task
+  Geometry      g;
+};
+
+template <int VW, int K>
+RESCRNET_DW_INLINE void
+weightGradTasksK(const WeightGradArgs & a, int64_t begin, int64_t end)
+{
+  constexpr int R = K > 0 ? WeightGradBlocking<VW>::R : 1;
+  constexpr int BX = WeightGradBlocking<VW>::BX;
+  static_assert(kRowAlign % (BX * VW) == 0, "the padded width must hold whole x steps");
+  const Geometry &   g = a.g;
+  const int64_t      kk = g.k * g.k;
+  std::vector<float> scratch(static_cast<size_t>(kk * VW + g.chunkRows * g.Wr + (g.chunkRows + 2 * g.pad) * g.S));
+  float *            acc = scratch.data();
+  float *            grad = acc + kk * VW;
+  float *            padded = grad + g.chunkRows * g.Wr;
+  for (int64_t task = begin; task < end; ++task)
+  {
+    const int64_t plane = task / g.chunks;
+    const int64_t y0 = (task % g.chunks) * g.chunkRows;
+    const int64_t y1 = std::min(g.H, y0 + g.chunkRows);
+    fillPadded(a.input + plane * g.H * g.W, y0, y1, g, padded);
+    const float * go = a.gradOut + plane * g.H * g.W;
+    for (int64_t y = y0; y < y1; ++y)
+    {
+      float * row = grad + (y - y0) * g.Wr;
+      std::memcpy(row, go + y * g.W, static_cast<size_t>(g.W) * sizeof(float));
+      std::fill(row + g.W, row + g.Wr, 0.0f);
+    }
+    std::fill(acc, acc + kk * VW, 0.0f);
+    // Gradient rows y + j d (j < nj <= R) pair with padded input rows (y - y0) + m d, m = j + ky.
+    for (int64_t base = y0; base < y1; base += R * g.d)
+    {
+      for (int64_t y = base; y < std::min(base + g.d, y1); ++y)
+      {
+        const int64_t nj = std::min<int64_t>(R, (y1 - 1 - y) / g.d + 1);
+        for (int64_t m = 0; m < nj + g.k - 1; ++m)
+        {
+          const float * r = padded + (y - y0 + m * g.d) * g.S;
+          const int64_t jlo = std::max<int64_t>(0, m - g.k + 1);
+          const int64_t jhi = std::min<int64_t>(nj - 1, m);
+          const float * gr[R] = {};
+          float *       ac[R] = {};
+          for (int64_t j = jlo; j <= jhi; ++j)
+          {
+            gr[j - jlo] = grad + (y - y0 + j * g.d) * g.Wr;
+            ac[j - jlo] = acc + (m - j) * g.k * VW;
+          }
+          if constexpr (R > 2)
+          {
+            if (jhi - jlo == 2)
+            {
+              weightGradTile<VW, 3, BX, K>(gr, r, g.k, g.d, g.Wr, ac);
+              continue;
+            }
+          }
+          if constexpr (R > 1)
+          {
+            if (jhi - jlo == 1)
+            {
+              weightGradTile<VW, 2, BX, K>(gr, r, g.k, g.d, g.Wr, ac);
+              continue;
+            }
+          }
+          weightGradTile<VW, 1, BX, K>(gr, r, g.k, g.d, g.Wr, ac);
+        }
+      }
+    }
+    double * out = a.partial + task * kk;
+    for (int64_t t = 0; t < kk; ++t)
+    {
+      double s = 0.0;
+      for (int lane = 0; lane < VW; ++lane)
+      {
+        s += static_cast<double>(acc[t * VW + lane]);
+      }
+      out[t] = s;
+    }
+  }
+}
+
+template <int VW>
+RESCRNET_DW_INLINE void
+weightGradTasks(const WeightGradArgs & a, int64_t begin, int64_t end)
+{
+  switch (a.g.k)
+  {
+    case 1:
+      weightGradTasksK<VW, 1>(a, begin, end);
+      break;
+    case 3:
+      weightGradTasksK<VW, 3>(a, begin, end);
+      break;
+    case 5:
+      weightGradTasksK<VW, 5>(a, begin, end);
+      break;
+    case 7:
+      weightGradTasksK<VW, 7>(a, begin, end);
+      break;
+    default:
+      weightGradTasksK<VW, 0>(a, begin, end);
+      break;
+  }
+}
+
+#  undef RESCRNET_DW_LOAD
+#  undef RESCRNET_DW_STORE
+#  undef RESCRNET_DW_IN_REGISTER
+
+// One entry point per instruction set: the templates above are inlined into functions compiled for that target.
+void
+forwardGeneric(const ForwardArgs & a, int64_t b, int64_t e)
+{
+  forwardTasks<4>(a, b, e);
+}
+void
+weightGradGeneric(const WeightGradArgs & a, int64_t b, int64_t e)
+{
+  weightGradTasks<4>(a, b, e);
+}
+#  if defined(RESCRNET_DW_X86)
+__attribute__((target("avx2,fma"))) void
+forwardAvx2(const ForwardArgs & a, int64_t b, int64_t e)
+{
+  forwardTasks<8>(a, b, e);
+}
+__attribute__((target("avx2,fma"))) void
+weightGradAvx2(const WeightGradArgs & a, int64_t b, int64_t e)
+{
+  weightGradTasks<8>(a, b, e);
+}
+__attribute__((target("avx512f,avx2,fma"))) void
+forwardAvx512(const ForwardArgs & a, int64_t b, int64_t e)
+{
+  forwardTasks<16>(a, b, e);
+}
+__attribute__((target("avx512f,avx2,fma"))) void
+weightGradAvx512(const WeightGradArgs & a, int64_t b, int64_t e)
+{
+  weightGradTasks<16>(a, b, e);
+}
+#  endif
+
+struct Kernels
+{
+  const char * name;
+  void (*forward)(const ForwardArgs &, int64_t, int64_t);
+  void (*weightGrad)(const WeightGradArgs &, int64_t, int64_t);
+};
+
+const Kernels kGeneric{ "generic", &forwardGeneric, &weightGradGeneric };
+#  if defined(RESCRNET_DW_X86)
+const Kernels kAvx2{ "avx2", &forwardAvx2, &weightGradAvx2 };
+const Kernels kAvx512{ "avx512", &forwardAvx512, &weightGradAvx512 };
+#  endif
+
+bool
+supported(const Kernels & k)
+{
+#  if defined(RESCRNET_DW_X86)
+  __builtin_cpu_init();
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (&k == &kAvx2)
+  {
+    return avx2;
+  }
+  if (&k == &kAvx512)
+  {
+    return avx2 && __builtin_cpu_supports("avx512f");
+  }
+#  endif
+  return &k == &kGeneric;
+}
+
+const Kernels *
+bestKernels()
+{
+#  if defined(RESCRNET_DW_X86)
+  if (supported(kAvx512))
+  {
+    return &kAvx512;
+  }
+  if (supported(kAvx2))
+  {
+    return &kAvx2;
+  }
+#  endif
+  return &kGeneric;
+}
+
+std::atomic<const Kernels *> g_Kernels{ nullptr };
+
+const Kernels &
+kernels()
+{
+  const Kernels * k = g_Kernels.load();
+  if (k == nullptr)
+  {
+    k = bestKernels();
+    g_Kernels.store(k);
+  }
+  return *k;
+}
+
+// Plain depthwise correlation on contiguous float tensors: input [N, C, H, W], weight [C, 1, k, k].
+torch::Tensor
+forwardKernel(const torch::Tensor & input, const torch::Tensor & weight, int64_t dilation)
+{
+  auto        output = torch::empty_like(input, torch::MemoryFormat::Contiguous);
+  ForwardArgs a{ input.data_ptr<float>(),
+                 weight.data_ptr<float>(),
+                 output.data_ptr<float>(),
+                 makeGeometry(input, weight.size(2), dilation) };
+  const auto  fn = kernels().forward;
+  at::parallel_for(0, input.size(0) * a.g.C * a.g.chunks, 1, [&](int64_t b, int64_t e) { fn(a, b, e); });
+  return output;
+}
+
+torch::Tensor
+weightGradKernel(const torch::Tensor & input, const torch::Tensor & gradOut, int64_t k, int64_t dilation)
+{
+  const Geometry      g = makeGeometry(input, k, dilation);
+  const int64_t       N = input.size(0);
+  const int64_t       kk = k * k;
+  const int64_t       tasks = N * g.C * g.chunks;
+  std::vector<double> partial(static_cast<size_t>(tasks * kk));
+  WeightGradArgs      a{ input.data_ptr<float>(), gradOut.data_ptr<float>(), partial.data(), g };
+  const auto          fn = kernels().weightGrad;
+  at::parallel_for(0, tasks, 1, [&](int64_t b, int64_t e) { fn(a, b, e); });
+  // Fixed-order reduction over batch and row chunks.
+  auto    gradWeight = torch::empty({ g.C, 1, k, k }, input.options());
+  float * gw = gradWeight.data_ptr<float>();
+  for (int64_t c = 0; c < g.C; ++c)
+  {
+    for (int64_t t = 0; t < kk; ++t)
+    {
+      double s = 0.0;
+      for (int64_t n = 0; n < N; ++n)
+      {
+        const double * p = partial.data() + ((n * g.C + c) * g.chunks) * kk + t;
+        for (int64_t j = 0; j < g.chunks; ++j)
+        {
+          s += p[j * kk];
+        }
+      }
+      gw[c * kk + t] = static_cast<float>(s);
+    }
+  }
+  return gradWeight;
+}
+
+class DepthwiseConvFunction : public torch::autograd::Function<DepthwiseConvFunction>
+{
+public:
+  static torch::Tensor
+  forward(torch::autograd::AutogradContext * ctx,
+          const torch::Tensor &              input,
+          const torch::Tensor &              weight,
+          int64_t                            dilation)
+  {
+    ctx->save_for_backward({ input, weight });
+    ctx->saved_data["dilation"] = dilation;
+    return forwardKernel(input.contiguous(), weight.contiguous(), dilation);
+  }
+
+  static torch::autograd::tensor_list
+  backward(torch::autograd::AutogradContext * ctx, torch::autograd::tensor_list gradOutputs)
+  {
+    const auto    saved = ctx->get_saved_variables();
+    const auto &  input = saved[0];
+    const auto &  weight = saved[1];
+    const int64_t dilation = ctx->saved_data["dilation"].toInt();
+    const auto    gradOut = gradOutputs[0].contiguous();
+    torch::Tensor gradInput, gradWeight;
+    if (ctx->needs_input_grad(0))
+    {
+      // Correlation of grad_output with the spatially flipped kernel at the same dilation.
+      gradInput = forwardKernel(gradOut, weight.flip({ 2, 3 }).contiguous(), dilation);
+    }
+    if (ctx->needs_input_grad(1))
+    {
+      gradWeight = weightGradKernel(input.contiguous(), gradOut, weight.size(2), dilation);
+    }
+    return { gradInput, gradWeight, torch::Tensor() };
+  }
+};
+
+#endif // RESCRNET_DW_VECTOR
+
+bool
+fastPathApplies(const torch::Tensor & input, const torch::Tensor & weight, int64_t dilation)
+{
+#if defined(RESCRNET_DW_VECTOR)
+  return g_FastDepthwise.load(std::memory_order_relaxed) && input.dim() == 4 && weight.dim() == 4 &&
+         input.device().is_cpu() && weight.device().is_cpu() && input.layout() == torch::kStrided &&
+         weight.layout() == torch::kStrided && input.scalar_type() == torch::kFloat &&
+         weight.scalar_type() == torch::kFloat && weight.size(0) == input.size(1) && weight.size(1) == 1 &&
+         weight.size(2) == weight.size(3) && weight.size(2) % 2 == 1 && dilation >= 1 && input.numel() > 0 &&
+         !input.is_quantized();
+#else
+  (void)input;
+  (void)weight;
+  (void)dilation;
+  return false;
+#endif
+}
+} // namespace
+
+torch::Tensor
+DepthwiseConv2d(const torch::Tensor & input, const torch::Tensor & weight, int64_t dilation)
+{
+#if defined(RESCRNET_DW_VECTOR)
+  if (fastPathApplies(input, weight, dilation))
+  {
+    return DepthwiseConvFunction::apply(input, weight, dilation);
+  }
+#endif
+  return libtorchDepthwise(input, weight, dilation);
+}
+
+void
+SetFastDepthwiseConvolution(bool on)
+{
+  g_FastDepthwise.store(on);
+}
+
+bool
+FastDepthwiseConvolution()
+{
+  return g_FastDepthwise.load();
+}
+
+const char *
+DepthwiseConvolutionIsa()
+{
+#if defined(RESCRNET_DW_VECTOR)
+  return kernels().name;
+#else
+  return "none";
+#endif
+}
+
+bool
+SetDepthwiseConvolutionIsa(const std::string & name)
+{
+#if defined(RESCRNET_DW_VECTOR)
+  const Kernels * candidates[] = {
+    &kGeneric,
+#  if defined(RESCRNET_DW_X86)
+    &kAvx2,
+    &kAvx512,
+#  endif
+  };
+  if (name.empty() || name == "best")
+  {
+    g_Kernels.store(bestKernels());
+    return true;
+  }
+  for (const Kernels * k : candidates)
+  {
+    if (name == k->name && supported(*k))
+    {
+      g_Kernels.store(k);
+      return true;
+    }
+  }
+#else
+  (void)name;
+#endif
+  return false;
+}
+
+} // namespace rescrnet

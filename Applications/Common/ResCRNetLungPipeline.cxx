@@ -5,6 +5,8 @@
 #include "itkLungMaskPostprocessImageFilter.h"
 #include "itkLungSegmentationMetrics.h"
 #include "itkResCRNetSegmentationImageFilter.h"
+#include "rescrnet/io/DicomRadiograph.h"
+#include "rescrnet/io/DicomSegmentation.h"
 
 #include "itkBinaryThresholdImageFilter.h"
 #include "itkExtractImageFilter.h"
@@ -32,6 +34,7 @@
 namespace rescrnet::app {
 
 namespace fs = std::filesystem;
+namespace io = rescrnet::io;
 
 namespace {
 
@@ -265,8 +268,29 @@ RunPipeline(const Predictor &                        predictor,
     if (progress)
       progress(f);
   };
-  // ITK converts RGB(A) to luminance when reading into a scalar image.
-  typename FloatImage::Pointer image = ReadImage<FloatImage>(imagePath);
+  // ITK converts RGB(A) to luminance when reading into a scalar image. DICOM radiographs: rescrnet::io.
+  std::vector<std::string>     warnings;
+  typename FloatImage::Pointer image;
+  if constexpr (D == 2)
+  {
+    if (io::IsDicomFile(imagePath))
+    {
+      io::ReadOptions dicomOptions;
+      dicomOptions.fixNegativeChest = true;
+      io::RadiographInfo dicomInfo;
+      try
+      {
+        image = io::ReadRadiograph(imagePath, dicomOptions, &dicomInfo);
+      }
+      catch (const io::DicomError & e)
+      {
+        throw InputError(e.what());
+      }
+      warnings = dicomInfo.warnings;
+    }
+  }
+  if (!image)
+    image = ReadImage<FloatImage>(imagePath);
   report(0.05);
 
   typename LabelImage::Pointer reference;
@@ -325,6 +349,7 @@ RunPipeline(const Predictor &                        predictor,
 
   SegmentationResult result;
   result.dimension = D;
+  result.warnings = warnings;
   const auto size = image->GetLargestPossibleRegion().GetSize();
   for (unsigned d = 0; d < D; ++d)
   {
@@ -375,6 +400,23 @@ RunPipeline(const Predictor &                        predictor,
   }
   if (!outputs.overlay.empty())
     WriteOverlay(image.GetPointer(), labels.GetPointer(), outputs.overlay);
+  if (!outputs.outputSEG.empty())
+  {
+    if constexpr (D == 2)
+    {
+      io::SegWriterOptions segOptions;
+      segOptions.leftRight = options.leftRight && !options.skipPostprocessing;
+      segOptions.modelName = outputs.modelName;
+      try
+      {
+        io::WriteLungSegmentation(outputs.outputSEG, labels.GetPointer(), imagePath, segOptions);
+      }
+      catch (const io::DicomError & e)
+      {
+        throw InputError(e.what());
+      }
+    }
+  }
   if (!outputs.labelMap.empty())
     WriteAtomically(labels.GetPointer(), outputs.labelMap);
   report(1.0);
@@ -400,9 +442,14 @@ LungPipeline::Run(const std::string &                 image,
                   const std::string &                 referenceMask,
                   const std::function<void(double)> & progress) const
 {
-  const auto      start = std::chrono::steady_clock::now();
-  const ImageInfo info = ProbeImage(image);
-  for (const std::string & out : { outputs.labelMap, outputs.probability, outputs.overlay })
+  const auto start = std::chrono::steady_clock::now();
+  // DICOM files are checked by rescrnet::io's reader (2-D radiographs only).
+  const bool      dicom = io::IsDicomFile(image);
+  const ImageInfo info = dicom ? ImageInfo{ 2, {} } : ProbeImage(image);
+  if (!outputs.outputSEG.empty() && !dicom)
+    throw InputError("cannot write the DICOM SEG " + outputs.outputSEG + ": the input " + image +
+                     " is not a DICOM file");
+  for (const std::string & out : { outputs.labelMap, outputs.probability, outputs.overlay, outputs.outputSEG })
   {
     if (out.empty())
       continue;
@@ -428,8 +475,8 @@ CheckImageFile(const std::string & path)
 bool
 IsReadableImage(const std::string & path)
 {
-  auto io = itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
-  return io != nullptr;
+  auto imageIO = itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
+  return imageIO != nullptr || io::IsDicomFile(path);
 }
 
 std::vector<std::string>

@@ -48,6 +48,8 @@ struct OutputFiles
   std::string labelMap;    // required unless empty (evaluation)
   std::string probability; // optional: lung probability on the image grid (float)
   std::string overlay;     // optional: PNG with mask fill and outline
+  std::string outputSEG;   // optional: DICOM Segmentation on the source's grid (the input must be a DICOM file)
+  std::string modelName;   // for the DICOM SEG: the model in its algorithm identification
 };
 
 struct SegmentationResult
@@ -58,6 +60,7 @@ struct SegmentationResult
   std::vector<uint64_t>                    size;
   std::vector<double>                      spacing;
   double                                   seconds{ 0 };
+  std::vector<std::string>                 warnings; // e.g. from reading a DICOM file
 };
 
 class LungPipeline
@@ -65,7 +68,8 @@ class LungPipeline
 public:
   LungPipeline(std::shared_ptr<const Predictor> predictor, PipelineOptions options);
 
-  // Segments `image` (PNG, JPEG, TIFF, NRRD, NIfTI, MHA, DICOM through ITK; 2-D, or 3-D with one slice). With a
+  // Segments `image` (PNG, JPEG, TIFF, NRRD, NIfTI, MHA through ITK; DICOM radiographs through rescrnet::io, with
+  // their VOI and MONOCHROME1 applied; 2-D, or 3-D with one slice). With a
   // `referenceMask` (nonzero = lung, same grid) the metrics are computed. `progress` receives 0..1.
   // Throws InputError for unusable input, std::exception otherwise; never leaves a partial output file.
   SegmentationResult
@@ -91,7 +95,7 @@ private:
 void
 CheckImageFile(const std::string & path);
 
-// Whether ITK can read `path` as an image (by its content and extension).
+// Whether ITK can read `path` as an image (by its content and extension), or it is a DICOM file.
 bool
 IsReadableImage(const std::string & path);
 

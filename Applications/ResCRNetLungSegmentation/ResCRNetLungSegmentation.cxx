@@ -130,13 +130,22 @@ Segment(const cli::Arguments & args, cli::ReturnParameters & returned)
   const app::LungPipeline pipeline(LoadPredictor(args), Options(args));
   const std::string       input = args.GetString("inputVolume");
   if (fs::is_directory(input))
+  {
+    if (!args.GetString("outputSEG").empty())
+      throw std::runtime_error("--outputSEG needs a single DICOM image as input, not a folder");
     return SegmentFolder(args, returned, pipeline);
+  }
 
   app::OutputFiles files;
   files.labelMap = args.GetString("outputLabel");
   files.probability = args.GetString("probability");
   files.overlay = args.GetString("overlay");
+  files.outputSEG = args.GetString("outputSEG");
+  files.modelName =
+    args.GetString("model").empty() ? std::string("default") : fs::path(args.GetString("model")).filename().string();
   const auto r = pipeline.Run(input, files, args.GetString("reference"), [](double f) { cli::ReportProgress(f); });
+  for (const auto & w : r.warnings)
+    std::cerr << "ResCRNetLungSegmentation: warning: " << w << std::endl;
 
   std::cout << "Lungs: " << r.measures.totalPixels << " pixels, " << r.measures.totalAreaMM2 << " mm2";
   if (args.GetBool("leftRight"))

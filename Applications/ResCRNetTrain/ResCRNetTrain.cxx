@@ -168,6 +168,8 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
   auto       stepObserver = [&]() {
     const auto & p = trainer->GetLastStep();
     cli::ReportProgress(trainer->GetProgress());
+    if (p.steps == 0)
+      return; // the start of the run, before the first step
     const auto now = std::chrono::steady_clock::now();
     if (p.step != p.steps && now - last < std::chrono::seconds(terminal ? 1 : 30))
       return;

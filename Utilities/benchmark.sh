@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark in one run, same weights and threads: the project (fast depthwise kernels), the project with
+# LibTorch's own convolutions, and PyTorch eager (Debian's python3-torch). Writes benchmark.json.
+#   bash Utilities/benchmark.sh [model.rcn]     (default: the authors' JMS weights imported from ../shared)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shared="${ITKRESCRNET_SHARED:-$(cd .. && pwd)/shared}"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null
+cmake --build build --target ResCRNetBenchmark ResCRNetImportKeras
+model="${1:-}"
+if [ -z "$model" ]; then
+  model=build/models/jms.rcn
+  [ -f "$model" ] || { mkdir -p build/models && build/bin/ResCRNetImportKeras \
+    "$shared/models/cxr-net/model_16F_5R1_0R2_2020-10-02_13_50_weights.h5" "$model" > /dev/null; }
+fi
+uptime
+build/bin/ResCRNetBenchmark "$model" --threads-list 1,2 --pytorch Utilities/Benchmarks/pytorch_eager.py \
+  --json benchmark.json

@@ -65,8 +65,9 @@ struct Vec<16>
 
 #  define RESCRNET_DW_LOAD(p) (*reinterpret_cast<const U *>(p))
 // Keeps a loaded vector in a register: without it GCC may fold the load into every FMA that uses it (a memory operand
-// each), which defeats loading each input vector once for several outputs.
-#  if defined(RESCRNET_DW_X86)
+// each), which defeats loading each input vector once for several outputs. (Clang checks the constraint before
+// inlining, against the default target, so it goes without.)
+#  if defined(RESCRNET_DW_X86) && !defined(__clang__)
 #    define RESCRNET_DW_IN_REGISTER(v) __asm__("" : "+v"(v))
 #  else
 #    define RESCRNET_DW_IN_REGISTER(v) (void)0
@@ -95,14 +96,16 @@ makeGeometry(const torch::Tensor & input, int64_t k, int64_t d)
   g.pad = d * (k - 1) / 2;
   g.Wr = roundUp(g.W, kRowAlign);
   g.S = g.Wr + 2 * g.pad;
-  // Split planes into row chunks only when there are few planes. The partition depends on the shapes alone (never on
-  // the thread count), which keeps the weight-gradient reduction order fixed.
+  // Split planes into row chunks when there are few planes (for parallelism) or tall ones (to keep the padded copy
+  // in L2). The partition depends on the shapes alone (never on the thread count), which keeps the weight-gradient
+  // reduction order fixed.
   const int64_t planes = input.size(0) * g.C;
   const int64_t wanted = 32;
-  int64_t       perPlane = 1;
+  const int64_t maxChunkRows = 128;
+  int64_t       perPlane = (g.H + maxChunkRows - 1) / maxChunkRows;
   if (planes < wanted)
   {
-    perPlane = std::max<int64_t>(1, std::min((wanted + planes - 1) / planes, g.H / 8));
+    perPlane = std::max(perPlane, std::min((wanted + planes - 1) / planes, g.H / 8));
   }
   g.chunkRows = (g.H + perPlane - 1) / perPlane;
   g.chunks = (g.H + g.chunkRows - 1) / g.chunkRows;
@@ -167,16 +170,9 @@ forwardTile(const float * in,
   using U = typename Vec<VW>::U;
   static_assert(K > 0 || R == 1, "runtime kernel sizes take one row at a time");
   const int64_t k = K > 0 ? K : kRuntime;
-  V             acc[R][BB];
-#  pragma GCC   unroll 16
-  for (int j = 0; j < R; ++j)
-  {
-#  pragma GCC unroll 16
-    for (int b = 0; b < BB; ++b)
-    {
-      acc[j][b] = V{};
-    }
-  }
+  V             acc[R][BB] = {};
+
+  // Input rows m = 0 .. R + k - 2; row m serves output rows j with kernel rows m - j.
 #  pragma GCC unroll 16
   for (int64_t m = 0; m < R + k - 1; ++m)
   {
@@ -237,79 +233,41 @@ forwardRows(const float * in, int64_t rowStep, const float * w, int64_t k, int64
   }
 }
 
-struct ForwardArgs
-{
-  const float * input;  // [N, C, H, W]
-  const float * weight; // [C, k, k]
-  float *       output; // [N, C, H, W]
-  Geometry      g;
-};
-
+// Output rows [y0, y1) of one plane (row y at out + y W) from its padded rows (fillPadded(..., y0, y1, ...)).
 template <int VW, int K>
 RESCRNET_DW_INLINE void
-forwardTasksK(const ForwardArgs & a, int64_t begin, int64_t end)
+forwardChunk(const float *    padded,
+             const float *    w,
+             float *          out,
+             int64_t          y0,
+             int64_t          y1,
+             const Geometry & g,
+             float *          tmp)
 {
-  constexpr int      R = K > 1 ? ForwardBlocking<VW>::R : 1;
-  const Geometry &   g = a.g;
-  std::vector<float> scratch(static_cast<size_t>(R * g.Wr + (g.chunkRows + 2 * g.pad) * g.S));
-  float *            tmp = scratch.data();
-  float *            padded = tmp + R * g.Wr;
-  const int64_t      rowStep = g.d * g.S;
-  for (int64_t task = begin; task < end; ++task)
+  constexpr int R = K > 1 ? ForwardBlocking<VW>::R : 1;
+  const int64_t rowStep = g.d * g.S;
+  // Output row y reads padded rows (y - y0) + ky d. Rows y, y + d, ..., y + (R - 1) d go together.
+  for (int64_t base = y0; base < y1; base += R * g.d)
   {
-    const int64_t plane = task / g.chunks;
-    const int64_t y0 = (task % g.chunks) * g.chunkRows;
-    const int64_t y1 = std::min(g.H, y0 + g.chunkRows);
-    fillPadded(a.input + plane * g.H * g.W, y0, y1, g, padded);
-    const float * w = a.weight + (plane % g.C) * g.k * g.k;
-    float *       out = a.output + plane * g.H * g.W;
-    // Output row y reads padded rows (y - y0) + ky d. Rows y, y + d, ..., y + (R - 1) d go together.
-    for (int64_t base = y0; base < y1; base += R * g.d)
+    for (int64_t y = base; y < std::min(base + g.d, y1); ++y)
     {
-      for (int64_t y = base; y < std::min(base + g.d, y1); ++y)
+      if (y + (R - 1) * g.d < y1)
       {
-        if (y + (R - 1) * g.d < y1)
+        forwardRows<VW, R, K>(padded + (y - y0) * g.S, rowStep, w, g.k, g.d, tmp, g.Wr);
+        for (int j = 0; j < R; ++j)
         {
-          forwardRows<VW, R, K>(padded + (y - y0) * g.S, rowStep, w, g.k, g.d, tmp, g.Wr);
-          for (int j = 0; j < R; ++j)
-          {
-            std::memcpy(out + (y + j * g.d) * g.W, tmp + j * g.Wr, static_cast<size_t>(g.W) * sizeof(float));
-          }
+          std::memcpy(out + (y + j * g.d) * g.W, tmp + j * g.Wr, static_cast<size_t>(g.W) * sizeof(float));
         }
-        else
+      }
+      else
+      {
+        for (int64_t yy = y; yy < y1; yy += g.d)
         {
-          for (int64_t yy = y; yy < y1; yy += g.d)
-          {
-            forwardRows<VW, 1, K>(padded + (yy - y0) * g.S, rowStep, w, g.k, g.d, tmp, g.Wr);
-            std::memcpy(out + yy * g.W, tmp, static_cast<size_t>(g.W) * sizeof(float));
-          }
+          forwardRows<VW, 1, K>(padded + (yy - y0) * g.S, rowStep, w, g.k, g.d, tmp, g.Wr);
+          std::memcpy(out + yy * g.W, tmp, static_cast<size_t>(g.W) * sizeof(float));
         }
       }
     }
-  }
-}
-
-template <int VW>
-RESCRNET_DW_INLINE void
-forwardTasks(const ForwardArgs & a, int64_t begin, int64_t end)
-{
-  switch (a.g.k)
-  {
-    case 1:
-      forwardTasksK<VW, 1>(a, begin, end);
-      break;
-    case 3:
-      forwardTasksK<VW, 3>(a, begin, end);
-      break;
-    case 5:
-      forwardTasksK<VW, 5>(a, begin, end);
-      break;
-    case 7:
-      forwardTasksK<VW, 7>(a, begin, end);
-      break;
-    default:
-      forwardTasksK<VW, 0>(a, begin, end);
-      break;
   }
 }
 
@@ -343,20 +301,7 @@ weightGradTile(const float * const * gr, const float * r, int64_t kRuntime, int6
   using U = typename Vec<VW>::U;
   if constexpr (K > 0)
   {
-    V a[NJ][BX][K];
-#  pragma GCC unroll 16
-    for (int j = 0; j < NJ; ++j)
-    {
-#  pragma GCC unroll 16
-      for (int b = 0; b < BX; ++b)
-      {
-#  pragma GCC unroll 16
-        for (int kx = 0; kx < K; ++kx)
-        {
-          a[j][b][kx] = V{};
-        }
-      }
-    }
+    V a[NJ][BX][K] = {};
     for (int64_t x = 0; x < Wr; x += BX * VW)
     {
       V g[NJ][BX];
@@ -423,112 +368,138 @@ weightGradTile(const float * const * gr, const float * r, int64_t kRuntime, int6
   }
 }
 
-struct WeightGradArgs
+// Adds to acc (k x k vectors of VW lanes) the products of gradient rows [y0, y1) (row y at grad + (y - y0)
+// gradStride, zeros past W up to Wr) with the padded input rows of the chunk.
+template <int VW, int K>
+RESCRNET_DW_INLINE void
+weightGradChunk(const float *    padded,
+                const float *    grad,
+                int64_t          gradStride,
+                int64_t          y0,
+                int64_t          y1,
+                const Geometry & g,
+                float *          acc)
 {
-  const float * input;   // [N, C, H, W]
-  const float * gradOut; // [N, C, H, W]
-  double *      partial; // [N * C * chunks, k * k]: one partial sum per task
+  constexpr int R = K > 0 ? WeightGradBlocking<VW>::R : 1;
+  constexpr int BX = WeightGradBlocking<VW>::BX;
+  static_assert(kRowAlign % (BX * VW) == 0, "the padded width must hold whole x steps");
+  static_assert(R <= 3, "tiles take up to three gradient rows");
+  // Gradient rows y + j d (j < nj <= R) pair with padded input rows (y - y0) + m d, m = j + ky.
+  for (int64_t base = y0; base < y1; base += R * g.d)
+  {
+    for (int64_t y = base; y < std::min(base + g.d, y1); ++y)
+    {
+      const int64_t nj = std::min<int64_t>(R, (y1 - 1 - y) / g.d + 1);
+      for (int64_t m = 0; m < nj + g.k - 1; ++m)
+      {
+        const float * r = padded + (y - y0 + m * g.d) * g.S;
+        const int64_t jlo = std::max<int64_t>(0, m - g.k + 1);
+        const int64_t jhi = std::min<int64_t>(nj - 1, m);
+        const float * gr[R] = {};
+        float *       ac[R] = {};
+        for (int64_t j = jlo; j <= jhi; ++j)
+        {
+          gr[j - jlo] = grad + (y - y0 + j * g.d) * gradStride;
+          ac[j - jlo] = acc + (m - j) * g.k * VW;
+        }
+        if constexpr (R > 2)
+        {
+          if (jhi - jlo == 2)
+          {
+            weightGradTile<VW, 3, BX, K>(gr, r, g.k, g.d, g.Wr, ac);
+            continue;
+          }
+        }
+        if constexpr (R > 1)
+        {
+          if (jhi - jlo == 1)
+          {
+            weightGradTile<VW, 2, BX, K>(gr, r, g.k, g.d, g.Wr, ac);
+            continue;
+          }
+        }
+        weightGradTile<VW, 1, BX, K>(gr, r, g.k, g.d, g.Wr, ac);
+      }
+    }
+  }
+}
+
+// One pass over row chunks of (n, c) planes. Forward: out = correlation of `in` with `weight`. Backward: `in` is
+// grad_output; out (when set) = grad_input, the correlation with the flipped kernel, and partial (when set) receives
+// each task's grad_weight sums of grad_output x `input`. Both share one padded copy of grad_output.
+struct TaskArgs
+{
+  const float * in;      // [N, C, H, W], padded and correlated
+  const float * weight;  // [C, k, k] (flipped for grad_input); unused when out is null
+  float *       out;     // [N, C, H, W] or null
+  const float * input;   // [N, C, H, W] forward input, for grad_weight; unused when partial is null
+  double *      partial; // [N * C * chunks, k * k] or null: one grad_weight sum per task
   Geometry      g;
 };
 
 template <int VW, int K>
 RESCRNET_DW_INLINE void
-weightGradTasksK(const WeightGradArgs & a, int64_t begin, int64_t end)
+runTasksK(const TaskArgs & a, int64_t begin, int64_t end)
 {
-  constexpr int R = K > 0 ? WeightGradBlocking<VW>::R : 1;
-  constexpr int BX = WeightGradBlocking<VW>::BX;
-  static_assert(kRowAlign % (BX * VW) == 0, "the padded width must hold whole x steps");
+  constexpr int      R = K > 1 ? ForwardBlocking<VW>::R : 1;
   const Geometry &   g = a.g;
   const int64_t      kk = g.k * g.k;
-  std::vector<float> scratch(static_cast<size_t>(kk * VW + g.chunkRows * g.Wr + (g.chunkRows + 2 * g.pad) * g.S));
-  float *            acc = scratch.data();
-  float *            grad = acc + kk * VW;
-  float *            padded = grad + g.chunkRows * g.Wr;
+  const int64_t      planeSize = (g.chunkRows + 2 * g.pad) * g.S;
+  std::vector<float> scratch(static_cast<size_t>(R * g.Wr + kk * VW + (a.partial ? 2 : 1) * planeSize));
+  float *            tmp = scratch.data();
+  float *            acc = tmp + R * g.Wr;
+  float *            padded = acc + kk * VW;
+  float *            paddedInput = padded + planeSize;
   for (int64_t task = begin; task < end; ++task)
   {
     const int64_t plane = task / g.chunks;
     const int64_t y0 = (task % g.chunks) * g.chunkRows;
     const int64_t y1 = std::min(g.H, y0 + g.chunkRows);
-    fillPadded(a.input + plane * g.H * g.W, y0, y1, g, padded);
-    const float * go = a.gradOut + plane * g.H * g.W;
-    for (int64_t y = y0; y < y1; ++y)
+    fillPadded(a.in + plane * g.H * g.W, y0, y1, g, padded);
+    if (a.out)
     {
-      float * row = grad + (y - y0) * g.Wr;
-      std::memcpy(row, go + y * g.W, static_cast<size_t>(g.W) * sizeof(float));
-      std::fill(row + g.W, row + g.Wr, 0.0f);
+      forwardChunk<VW, K>(padded, a.weight + (plane % g.C) * kk, a.out + plane * g.H * g.W, y0, y1, g, tmp);
     }
-    std::fill(acc, acc + kk * VW, 0.0f);
-    // Gradient rows y + j d (j < nj <= R) pair with padded input rows (y - y0) + m d, m = j + ky.
-    for (int64_t base = y0; base < y1; base += R * g.d)
+    if (a.partial)
     {
-      for (int64_t y = base; y < std::min(base + g.d, y1); ++y)
+      fillPadded(a.input + plane * g.H * g.W, y0, y1, g, paddedInput);
+      std::fill(acc, acc + kk * VW, 0.0f);
+      // Gradient row y is padded row (y - y0 + pad), from column pad: W values, then zeros up to Wr.
+      weightGradChunk<VW, K>(paddedInput, padded + g.pad * g.S + g.pad, g.S, y0, y1, g, acc);
+      double * sums = a.partial + task * kk;
+      for (int64_t t = 0; t < kk; ++t)
       {
-        const int64_t nj = std::min<int64_t>(R, (y1 - 1 - y) / g.d + 1);
-        for (int64_t m = 0; m < nj + g.k - 1; ++m)
+        double s = 0.0;
+        for (int lane = 0; lane < VW; ++lane)
         {
-          const float * r = padded + (y - y0 + m * g.d) * g.S;
-          const int64_t jlo = std::max<int64_t>(0, m - g.k + 1);
-          const int64_t jhi = std::min<int64_t>(nj - 1, m);
-          const float * gr[R] = {};
-          float *       ac[R] = {};
-          for (int64_t j = jlo; j <= jhi; ++j)
-          {
-            gr[j - jlo] = grad + (y - y0 + j * g.d) * g.Wr;
-            ac[j - jlo] = acc + (m - j) * g.k * VW;
-          }
-          if constexpr (R > 2)
-          {
-            if (jhi - jlo == 2)
-            {
-              weightGradTile<VW, 3, BX, K>(gr, r, g.k, g.d, g.Wr, ac);
-              continue;
-            }
-          }
-          if constexpr (R > 1)
-          {
-            if (jhi - jlo == 1)
-            {
-              weightGradTile<VW, 2, BX, K>(gr, r, g.k, g.d, g.Wr, ac);
-              continue;
-            }
-          }
-          weightGradTile<VW, 1, BX, K>(gr, r, g.k, g.d, g.Wr, ac);
+          s += static_cast<double>(acc[t * VW + lane]);
         }
+        sums[t] = s;
       }
-    }
-    double * out = a.partial + task * kk;
-    for (int64_t t = 0; t < kk; ++t)
-    {
-      double s = 0.0;
-      for (int lane = 0; lane < VW; ++lane)
-      {
-        s += static_cast<double>(acc[t * VW + lane]);
-      }
-      out[t] = s;
     }
   }
 }
 
 template <int VW>
 RESCRNET_DW_INLINE void
-weightGradTasks(const WeightGradArgs & a, int64_t begin, int64_t end)
+runTasks(const TaskArgs & a, int64_t begin, int64_t end)
 {
   switch (a.g.k)
   {
     case 1:
-      weightGradTasksK<VW, 1>(a, begin, end);
+      runTasksK<VW, 1>(a, begin, end);
       break;
     case 3:
-      weightGradTasksK<VW, 3>(a, begin, end);
+      runTasksK<VW, 3>(a, begin, end);
       break;
     case 5:
-      weightGradTasksK<VW, 5>(a, begin, end);
+      runTasksK<VW, 5>(a, begin, end);
       break;
     case 7:
-      weightGradTasksK<VW, 7>(a, begin, end);
+      runTasksK<VW, 7>(a, begin, end);
       break;
     default:
-      weightGradTasksK<VW, 0>(a, begin, end);
+      runTasksK<VW, 0>(a, begin, end);
       break;
   }
 }
@@ -539,49 +510,33 @@ weightGradTasks(const WeightGradArgs & a, int64_t begin, int64_t end)
 
 // One entry point per instruction set: the templates above are inlined into functions compiled for that target.
 void
-forwardGeneric(const ForwardArgs & a, int64_t b, int64_t e)
+runGeneric(const TaskArgs & a, int64_t b, int64_t e)
 {
-  forwardTasks<4>(a, b, e);
-}
-void
-weightGradGeneric(const WeightGradArgs & a, int64_t b, int64_t e)
-{
-  weightGradTasks<4>(a, b, e);
+  runTasks<4>(a, b, e);
 }
 #  if defined(RESCRNET_DW_X86)
 __attribute__((target("avx2,fma"))) void
-forwardAvx2(const ForwardArgs & a, int64_t b, int64_t e)
+runAvx2(const TaskArgs & a, int64_t b, int64_t e)
 {
-  forwardTasks<8>(a, b, e);
-}
-__attribute__((target("avx2,fma"))) void
-weightGradAvx2(const WeightGradArgs & a, int64_t b, int64_t e)
-{
-  weightGradTasks<8>(a, b, e);
+  runTasks<8>(a, b, e);
 }
 __attribute__((target("avx512f,avx2,fma"))) void
-forwardAvx512(const ForwardArgs & a, int64_t b, int64_t e)
+runAvx512(const TaskArgs & a, int64_t b, int64_t e)
 {
-  forwardTasks<16>(a, b, e);
-}
-__attribute__((target("avx512f,avx2,fma"))) void
-weightGradAvx512(const WeightGradArgs & a, int64_t b, int64_t e)
-{
-  weightGradTasks<16>(a, b, e);
+  runTasks<16>(a, b, e);
 }
 #  endif
 
 struct Kernels
 {
   const char * name;
-  void (*forward)(const ForwardArgs &, int64_t, int64_t);
-  void (*weightGrad)(const WeightGradArgs &, int64_t, int64_t);
+  void (*run)(const TaskArgs &, int64_t, int64_t);
 };
 
-const Kernels kGeneric{ "generic", &forwardGeneric, &weightGradGeneric };
+const Kernels kGeneric{ "generic", &runGeneric };
 #  if defined(RESCRNET_DW_X86)
-const Kernels kAvx2{ "avx2", &forwardAvx2, &weightGradAvx2 };
-const Kernels kAvx512{ "avx512", &forwardAvx512, &weightGradAvx512 };
+const Kernels kAvx2{ "avx2", &runAvx2 };
+const Kernels kAvx512{ "avx512", &runAvx512 };
 #  endif
 
 bool
@@ -632,51 +587,86 @@ kernels()
   return *k;
 }
 
-// Plain depthwise correlation on contiguous float tensors: input [N, C, H, W], weight [C, 1, k, k].
+void
+runAll(const TaskArgs & a, int64_t N)
+{
+  const auto fn = kernels().run;
+  at::parallel_for(0, N * a.g.C * a.g.chunks, 1, [&](int64_t b, int64_t e) { fn(a, b, e); });
+}
+
+// Depthwise correlation of contiguous float tensors: input [N, C, H, W], weight [C, 1, k, k] (contiguous).
 torch::Tensor
 forwardKernel(const torch::Tensor & input, const torch::Tensor & weight, int64_t dilation)
 {
-  auto        output = torch::empty_like(input, torch::MemoryFormat::Contiguous);
-  ForwardArgs a{ input.data_ptr<float>(),
-                 weight.data_ptr<float>(),
-                 output.data_ptr<float>(),
-                 makeGeometry(input, weight.size(2), dilation) };
-  const auto  fn = kernels().forward;
-  at::parallel_for(0, input.size(0) * a.g.C * a.g.chunks, 1, [&](int64_t b, int64_t e) { fn(a, b, e); });
+  auto     output = torch::empty_like(input, torch::MemoryFormat::Contiguous);
+  TaskArgs a{ input.data_ptr<float>(),
+              weight.data_ptr<float>(),
+              output.data_ptr<float>(),
+              nullptr,
+              nullptr,
+              makeGeometry(input, weight.size(2), dilation) };
+  runAll(a, input.size(0));
   return output;
 }
 
-torch::Tensor
-weightGradKernel(const torch::Tensor & input, const torch::Tensor & gradOut, int64_t k, int64_t dilation)
+// grad_input (when wanted) and grad_weight (when wanted) in one pass over grad_output; contiguous float tensors.
+std::pair<torch::Tensor, torch::Tensor>
+backwardKernel(const torch::Tensor & input,
+               const torch::Tensor & weight,
+               const torch::Tensor & gradOut,
+               int64_t               dilation,
+               bool                  wantInput,
+               bool                  wantWeight)
 {
-  const Geometry      g = makeGeometry(input, k, dilation);
-  const int64_t       N = input.size(0);
-  const int64_t       kk = k * k;
-  const int64_t       tasks = N * g.C * g.chunks;
-  std::vector<double> partial(static_cast<size_t>(tasks * kk));
-  WeightGradArgs      a{ input.data_ptr<float>(), gradOut.data_ptr<float>(), partial.data(), g };
-  const auto          fn = kernels().weightGrad;
-  at::parallel_for(0, tasks, 1, [&](int64_t b, int64_t e) { fn(a, b, e); });
-  // Fixed-order reduction over batch and row chunks.
-  auto    gradWeight = torch::empty({ g.C, 1, k, k }, input.options());
-  float * gw = gradWeight.data_ptr<float>();
-  for (int64_t c = 0; c < g.C; ++c)
+  const int64_t k = weight.size(2);
+  const int64_t kk = k * k;
+  const int64_t N = input.size(0);
+  TaskArgs      a{ gradOut.data_ptr<float>(), nullptr, nullptr, nullptr, nullptr, makeGeometry(input, k, dilation) };
+  torch::Tensor gradInput, gradWeight, flipped;
+  if (wantInput)
   {
-    for (int64_t t = 0; t < kk; ++t)
+    // Correlation of grad_output with the spatially flipped kernel at the same dilation.
+    flipped = weight.flip({ 2, 3 }).contiguous();
+    gradInput = torch::empty_like(gradOut, torch::MemoryFormat::Contiguous);
+    a.weight = flipped.data_ptr<float>();
+    a.out = gradInput.data_ptr<float>();
+  }
+  std::vector<double> partial;
+  if (wantWeight)
+  {
+    partial.resize(static_cast<size_t>(N * a.g.C * a.g.chunks * kk));
+    a.input = input.data_ptr<float>();
+    a.partial = partial.data();
+  }
+  if (!wantInput && !wantWeight)
+  {
+    return {};
+  }
+  runAll(a, N);
+  if (wantWeight)
+  {
+    // Fixed-order reduction over batch and row chunks.
+    const Geometry & g = a.g;
+    gradWeight = torch::empty({ g.C, 1, k, k }, weight.options());
+    float * gw = gradWeight.data_ptr<float>();
+    for (int64_t c = 0; c < g.C; ++c)
     {
-      double s = 0.0;
-      for (int64_t n = 0; n < N; ++n)
+      for (int64_t t = 0; t < kk; ++t)
       {
-        const double * p = partial.data() + ((n * g.C + c) * g.chunks) * kk + t;
-        for (int64_t j = 0; j < g.chunks; ++j)
+        double s = 0.0;
+        for (int64_t n = 0; n < N; ++n)
         {
-          s += p[j * kk];
+          const double * p = partial.data() + ((n * g.C + c) * g.chunks) * kk + t;
+          for (int64_t j = 0; j < g.chunks; ++j)
+          {
+            s += p[j * kk];
+          }
         }
+        gw[c * kk + t] = static_cast<float>(s);
       }
-      gw[c * kk + t] = static_cast<float>(s);
     }
   }
-  return gradWeight;
+  return { gradInput, gradWeight };
 }
 
 class DepthwiseConvFunction : public torch::autograd::Function<DepthwiseConvFunction>
@@ -700,18 +690,13 @@ public:
     const auto &  input = saved[0];
     const auto &  weight = saved[1];
     const int64_t dilation = ctx->saved_data["dilation"].toInt();
-    const auto    gradOut = gradOutputs[0].contiguous();
-    torch::Tensor gradInput, gradWeight;
-    if (ctx->needs_input_grad(0))
-    {
-      // Correlation of grad_output with the spatially flipped kernel at the same dilation.
-      gradInput = forwardKernel(gradOut, weight.flip({ 2, 3 }).contiguous(), dilation);
-    }
-    if (ctx->needs_input_grad(1))
-    {
-      gradWeight = weightGradKernel(input.contiguous(), gradOut, weight.size(2), dilation);
-    }
-    return { gradInput, gradWeight, torch::Tensor() };
+    const auto    grads = backwardKernel(input.contiguous(),
+                                      weight.contiguous(),
+                                      gradOutputs[0].contiguous(),
+                                      dilation,
+                                      ctx->needs_input_grad(0),
+                                      ctx->needs_input_grad(1));
+    return { grads.first, grads.second, torch::Tensor() };
   }
 };
 

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git clang-format
   libinsighttoolkit5-dev libgdcm-tools libpng-dev
   libvtk9-dev
-  libtorch-dev libgloo-dev python3-torch python3-numpy
+  libtorch-dev libgloo-dev python3-torch python3-numpy libopenblas0-openmp
   libdcmtk-dev dcmtk dicom3tools
   libexpat1-dev libxml2-utils
   libhdf5-dev

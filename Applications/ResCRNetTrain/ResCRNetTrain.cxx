@@ -81,9 +81,22 @@ Clock(double seconds)
 int
 Train(const cli::Arguments & args, cli::ReturnParameters & returned)
 {
+  // Data-parallel training: the flags, else the variables torchrun sets. Only rank 0 writes files.
+  rescrnet::DistributedConfig distributed = rescrnet::DistributedConfig::FromEnvironment();
+  if (args.IsSet("worldSize"))
+    distributed.worldSize = static_cast<int>(args.GetInt("worldSize"));
+  if (args.IsSet("rank"))
+    distributed.rank = static_cast<int>(args.GetInt("rank"));
+  if (args.IsSet("masterAddress"))
+    distributed.masterAddress = args.GetString("masterAddress");
+  if (args.IsSet("masterPort"))
+    distributed.masterPort = static_cast<int>(args.GetInt("masterPort"));
+  distributed.validate();
+  const bool writer = distributed.rank == 0;
+
   const std::string output = args.GetString("outputModel");
   const fs::path    folder = fs::absolute(output).parent_path();
-  if (!fs::is_directory(folder))
+  if (writer && !fs::is_directory(folder))
     throw std::runtime_error("cannot write " + output + ": folder " + folder.string() + " does not exist");
   const std::string history = args.IsSet("history") ? args.GetString("history") : output + ".history.csv";
   const std::string curve = args.IsSet("curve") ? args.GetString("curve") : output + ".curve.png";
@@ -121,6 +134,7 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
   config.batchNormRecalibrationBatches = args.GetInt("bnRecalibrationBatches");
   config.threads = static_cast<int>(args.GetInt("threads"));
   config.checkpointDirectory = checkpoints;
+  config.distributed = distributed;
   auto & aug = config.augmentation;
   aug.enabled = !args.GetBool("noAugmentation");
   aug.rotationDegrees = args.GetDouble("rotation");
@@ -146,7 +160,7 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
   trainer->SetResume(args.GetBool("resume"));
   if (initial)
     trainer->SetInitialModel(initial);
-  if (args.IsSet("cache"))
+  if (args.IsSet("cache") && writer) // other ranks preprocess for themselves rather than race rank 0 on the file
     trainer->SetCacheFileName(args.GetString("cache"));
   for (const auto & p : trainPairs)
     trainer->AddTrainingPair(Read<ImageType>(p.image), Read<LabelType>(p.mask));
@@ -166,6 +180,8 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
   auto       last = std::chrono::steady_clock::now() - std::chrono::seconds(60);
   const bool terminal = ::isatty(STDERR_FILENO);
   auto       stepObserver = [&]() {
+    if (!writer)
+      return; // rank 0 reports for all
     const auto & p = trainer->GetLastStep();
     cli::ReportProgress(trainer->GetProgress());
     if (p.steps == 0)
@@ -188,6 +204,8 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
     std::cerr << (terminal ? "\r" : "") << line << (terminal ? "   " : "\n") << std::flush;
   };
   auto epochObserver = [&]() {
+    if (!writer)
+      return;
     const auto & r = trainer->GetLastEpoch();
     char         line[256];
     std::snprintf(line,
@@ -229,7 +247,11 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
   trainer->AddObserver(itk::IterationEvent(), epochCmd);
 
   std::cout << "Training " << config.epochs << " epochs at " << grid[0] << "x" << grid[1] << ", batch "
-            << config.batchSize << ", checkpoints in " << checkpoints << std::endl;
+            << config.batchSize << ", checkpoints in " << checkpoints;
+  if (distributed.enabled())
+    std::cout << "; rank " << distributed.rank << " of " << distributed.worldSize << " (rendezvous "
+              << distributed.masterAddress << ":" << distributed.masterPort << ")";
+  std::cout << std::endl;
   try
   {
     trainer->Update();
@@ -242,6 +264,12 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
     std::cout << "Continued from the checkpoint in " << checkpoints << std::endl;
   if (trainer->GetHistory().empty())
     throw std::runtime_error("no epoch completed (" + trainer->GetStopReason() + "); nothing written");
+  if (!writer)
+  {
+    std::cout << "Rank " << distributed.rank << " stopped: " << trainer->GetStopReason() << " (rank 0 writes the files)"
+              << std::endl;
+    return EXIT_SUCCESS;
+  }
   trainer->GetModelOutput()->Write(output);
   rescrnet::Trainer::WriteHistoryCsv(trainer->GetHistory(), history);
   app::WriteTrainingCurvePNG(trainer->GetHistory(), curve);

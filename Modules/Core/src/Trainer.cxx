@@ -93,6 +93,34 @@ batchNorms(ResCRNet & net)
   }
   return out;
 }
+
+// Sum over images of the lung (class 0) Dice at p > 0.5; an image with neither segmentation nor reference counts 1.
+torch::Tensor
+diceSum(const torch::Tensor & p, const torch::Tensor & t)
+{
+  auto seg = (p.select(1, 0) > 0.5).to(torch::kFloat32);
+  auto ref = (t.select(1, 0) > 0.5).to(torch::kFloat32);
+  auto inter = (seg * ref).sum({ 1, 2 });
+  auto sums = seg.sum({ 1, 2 }) + ref.sum({ 1, 2 });
+  auto d = torch::where(sums > 0, 2.0 * inter / sums.clamp_min(1.0), torch::ones_like(sums));
+  return d.sum();
+}
+
+// Averages the floating-point batch-norm buffers (running mean and variance) over the ranks.
+void
+averageRunningStatistics(ResCRNet & network, ProcessGroup & group)
+{
+  std::vector<torch::Tensor> stats;
+  for (auto & bn : batchNorms(network))
+  {
+    stats.push_back(bn->running_mean);
+    stats.push_back(bn->running_var);
+  }
+  group.allReduceSum(stats);
+  torch::NoGradGuard g;
+  for (auto & t : stats)
+    t.div_(static_cast<double>(group.worldSize()));
+}
 } // namespace
 
 void
@@ -132,6 +160,8 @@ TrainerConfig::toJson() const
   j["early_stopping_patience"] = earlyStoppingPatience;
   j["early_stopping_min_delta"] = earlyStoppingMinDelta;
   j["batch_norm_recalibration_batches"] = batchNormRecalibrationBatches;
+  if (distributed.enabled())
+    j["distributed"] = distributed.toJson();
   j["loss"] = "weighted Tanimoto with complement, contour weights, smoothing 1";
   return j;
 }
@@ -143,9 +173,12 @@ Trainer::Trainer(ResCRNet network, ModelInfo info, TrainerConfig config)
 {
   if (m_Config.epochs < 1 || m_Config.batchSize < 1 || m_Config.learningRate <= 0.0)
     throw std::invalid_argument("epochs, batch size and learning rate must be positive");
+  m_Config.distributed.validate();
   m_Info.architecture = m_Network->config();
   m_Optimizer = std::make_unique<torch::optim::Adam>(
     m_Network->parameters(), torch::optim::AdamOptions(m_Config.learningRate).eps(m_Config.adamEpsilon));
+  if (m_Config.distributed.enabled())
+    m_Group = std::make_unique<ProcessGroup>(m_Config.distributed);
 }
 
 void
@@ -190,7 +223,11 @@ Trainer::learningRateFor(int64_t epoch) const
 }
 
 void
-Trainer::RecalibrateBatchNorm(ResCRNet & network, const TrainingData & data, int64_t batches, int64_t batchSize)
+Trainer::RecalibrateBatchNorm(ResCRNet &           network,
+                              const TrainingData & data,
+                              int64_t              batches,
+                              int64_t              batchSize,
+                              ProcessGroup *       group)
 {
   if (batches <= 0 || data.size() == 0)
     return;
@@ -207,9 +244,13 @@ Trainer::RecalibrateBatchNorm(ResCRNet & network, const TrainingData & data, int
   torch::NoGradGuard g;
   const int64_t      n = data.size();
   const int64_t      total = std::min(n, batches * batchSize);
-  // Evenly spread over the data set, in a fixed order.
-  for (int64_t start = 0; start < total; start += batchSize)
+  const int64_t      ranks = group ? group->worldSize() : 1;
+  const int64_t      rank = group ? group->rank() : 0;
+  // Evenly spread over the data set, in a fixed order; with a process group the ranks take the batches in turn.
+  for (int64_t start = 0, batch = 0; start < total; start += batchSize, ++batch)
   {
+    if (batch % ranks != rank)
+      continue;
     std::vector<int64_t> idx;
     for (int64_t k = start; k < std::min(total, start + batchSize); ++k)
       idx.push_back(k * n / total);
@@ -217,11 +258,31 @@ Trainer::RecalibrateBatchNorm(ResCRNet & network, const TrainingData & data, int
   }
   for (size_t i = 0; i < bns.size(); ++i)
     bns[i]->options.momentum(momenta[i]);
+  if (group)
+  {
+    // Each rank holds the average over its own batches (momentum none: a cumulative average, counted in
+    // num_batches_tracked); weighted by the counts and added, they give the average over all batches.
+    std::vector<torch::Tensor> sums;
+    for (auto & bn : bns)
+    {
+      const double count = static_cast<double>(bn->num_batches_tracked.item<int64_t>());
+      bn->running_mean.mul_(count);
+      bn->running_var.mul_(count);
+      sums.insert(sums.end(), { bn->running_mean, bn->running_var, bn->num_batches_tracked });
+    }
+    group->allReduceSum(sums);
+    for (auto & bn : bns)
+    {
+      const double count = static_cast<double>(bn->num_batches_tracked.item<int64_t>());
+      bn->running_mean.div_(count);
+      bn->running_var.div_(count);
+    }
+  }
   network->train(wasTraining);
 }
 
 EpochRecord
-Trainer::Evaluate(ResCRNet & network, const TrainingData & data, int64_t batchSize)
+Trainer::Evaluate(ResCRNet & network, const TrainingData & data, int64_t batchSize, ProcessGroup * group)
 {
   EpochRecord r;
   if (data.size() == 0)
@@ -230,21 +291,47 @@ Trainer::Evaluate(ResCRNet & network, const TrainingData & data, int64_t batchSi
   network->eval();
   c10::InferenceMode guard;
   double             loss = 0, tani = 0, dice = 0;
-  for (int64_t start = 0; start < data.size(); start += batchSize)
+  if (group)
   {
-    const int64_t end = std::min(data.size(), start + batchSize);
-    auto          x = data.images.slice(0, start, end);
-    auto          t = data.masks.slice(0, start, end);
-    auto          p = network->forward(x);
-    const double  b = static_cast<double>(end - start);
-    loss += ContourTanimotoLoss(p, t).item<double>() * b;
-    tani += TanimotoCoefficient(p, t).item<double>() * b;
-    auto seg = (p.select(1, 0) > 0.5).to(torch::kFloat32);
-    auto ref = (t.select(1, 0) > 0.5).to(torch::kFloat32);
-    auto inter = (seg * ref).sum({ 1, 2 });
-    auto sums = seg.sum({ 1, 2 }) + ref.sum({ 1, 2 });
-    auto d = torch::where(sums > 0, 2.0 * inter / sums.clamp_min(1.0), torch::ones_like(sums));
-    dice += d.sum().item<double>();
+    // Each batch split over the ranks as in training; one all-reduce of all the batches' partial sums.
+    const int64_t batches = (data.size() + batchSize - 1) / batchSize;
+    auto          sums = torch::zeros({ batches, 11 }, torch::kFloat64);
+    for (int64_t k = 0; k < batches; ++k)
+    {
+      const int64_t start = k * batchSize;
+      const auto slice = RankSlice(std::min(data.size(), start + batchSize) - start, group->rank(), group->worldSize());
+      if (slice.second == slice.first)
+        continue;
+      auto x = data.images.slice(0, start + slice.first, start + slice.second);
+      auto t = data.masks.slice(0, start + slice.first, start + slice.second);
+      auto p = network->forward(x);
+      sums[k].slice(0, 0, 6).copy_(ContourTanimotoPartialSums(p, t));
+      sums[k].slice(0, 6, 10).copy_(TanimotoPartialSums(p, t));
+      sums[k][10].copy_(diceSum(p, t));
+    }
+    group->allReduceSum({ sums });
+    for (int64_t k = 0; k < batches; ++k)
+    {
+      const double b = static_cast<double>(std::min(data.size(), (k + 1) * batchSize) - k * batchSize);
+      auto         g = sums[k];
+      loss += ContourTanimotoLossFromSums(g.slice(0, 0, 6), g.slice(0, 0, 6)).item<double>() * b;
+      tani += TanimotoCoefficientFromSums(g.slice(0, 6, 10)) * b;
+      dice += g[10].item<double>();
+    }
+  }
+  else
+  {
+    for (int64_t start = 0; start < data.size(); start += batchSize)
+    {
+      const int64_t end = std::min(data.size(), start + batchSize);
+      auto          x = data.images.slice(0, start, end);
+      auto          t = data.masks.slice(0, start, end);
+      auto          p = network->forward(x);
+      const double  b = static_cast<double>(end - start);
+      loss += ContourTanimotoLoss(p, t).item<double>() * b;
+      tani += TanimotoCoefficient(p, t).item<double>() * b;
+      dice += diceSum(p, t).item<double>();
+    }
   }
   const double n = static_cast<double>(data.size());
   r.valLoss = loss / n;
@@ -257,7 +344,7 @@ Trainer::Evaluate(ResCRNet & network, const TrainingData & data, int64_t batchSi
 void
 Trainer::saveCheckpoint() const
 {
-  if (m_Config.checkpointDirectory.empty())
+  if (m_Config.checkpointDirectory.empty() || !writesFiles())
     return;
   const std::filesystem::path dir(m_Config.checkpointDirectory);
   std::filesystem::create_directories(dir);
@@ -338,9 +425,20 @@ Trainer::run()
   double        lastEpochSeconds = 0;
   int64_t       stepsDone = 0;
   m_StopReason.clear();
+  if (m_Group)
+  {
+    // Every rank must start from the same epoch (each resumed from the same checkpoint, or none did) and from rank
+    // 0's weights and buffers.
+    auto epochs = torch::tensor({ static_cast<int64_t>(m_History.size()) });
+    m_Group->broadcast({ epochs });
+    if (anyRank(epochs.item<int64_t>() != static_cast<int64_t>(m_History.size())))
+      throw std::runtime_error("the ranks would start from different epochs: all of them must resume from the same "
+                               "checkpoint (a checkpoint folder all of them can read), or none");
+    synchronizeState();
+  }
   for (int64_t epoch = static_cast<int64_t>(m_History.size()) + 1; epoch <= m_Config.epochs; ++epoch)
   {
-    if (budget > 0 && secondsSince(start) + lastEpochSeconds > budget)
+    if (anyRank(budget > 0 && secondsSince(start) + lastEpochSeconds > budget))
     {
       m_StopReason = "time budget";
       break;
@@ -349,31 +447,43 @@ Trainer::run()
     const double lr = learningRateFor(epoch);
     for (auto & group : m_Optimizer->param_groups())
       static_cast<torch::optim::AdamOptions &>(group.options()).lr(lr);
-    torch::manual_seed(MixSeed(m_Config.seed, static_cast<uint64_t>(epoch), 7));
+    uint64_t dropoutSeed = MixSeed(m_Config.seed, static_cast<uint64_t>(epoch), 7);
+    if (m_Config.distributed.rank > 0) // other samples, other dropout draws
+      dropoutSeed = MixSeed(dropoutSeed, static_cast<uint64_t>(m_Config.distributed.rank), 11);
+    torch::manual_seed(dropoutSeed);
     const auto order = epochOrder(epoch);
     m_Network->train();
     double lossSum = 0, taniSum = 0;
     for (int64_t s = 0; s < steps; ++s)
     {
-      const int64_t         b0 = s * m_Config.batchSize;
-      const int64_t         b1 = std::min(m_Train.size(), b0 + m_Config.batchSize);
-      std::vector<int64_t>  idx(order.begin() + b0, order.begin() + b1);
-      std::vector<uint64_t> seeds;
-      for (int64_t i : idx)
-        seeds.push_back(MixSeed(m_Config.seed, static_cast<uint64_t>(epoch), 1000 + static_cast<uint64_t>(i)));
-      auto index = torch::tensor(idx);
-      auto batch = AugmentBatch(
-        m_Train.images.index_select(0, index), m_Train.masks.index_select(0, index), m_Config.augmentation, seeds);
-      auto probs = m_Network->forward(batch.first);
-      auto loss = ContourTanimotoLoss(probs, batch.second);
-      m_Optimizer->zero_grad();
-      loss.backward();
-      m_Optimizer->step();
-      const double b = static_cast<double>(b1 - b0);
-      lossSum += loss.item<double>() * b;
+      const int64_t        b0 = s * m_Config.batchSize;
+      const int64_t        b1 = std::min(m_Train.size(), b0 + m_Config.batchSize);
+      std::vector<int64_t> idx(order.begin() + b0, order.begin() + b1);
+      const double         b = static_cast<double>(b1 - b0);
+      if (m_Group)
       {
-        torch::NoGradGuard g;
-        taniSum += TanimotoCoefficient(probs, batch.second).item<double>() * b;
+        const auto figures = distributedStep(idx, epoch);
+        lossSum += figures.first * b;
+        taniSum += figures.second * b;
+      }
+      else
+      {
+        std::vector<uint64_t> seeds;
+        for (int64_t i : idx)
+          seeds.push_back(MixSeed(m_Config.seed, static_cast<uint64_t>(epoch), 1000 + static_cast<uint64_t>(i)));
+        auto index = torch::tensor(idx);
+        auto batch = AugmentBatch(
+          m_Train.images.index_select(0, index), m_Train.masks.index_select(0, index), m_Config.augmentation, seeds);
+        auto probs = m_Network->forward(batch.first);
+        auto loss = ContourTanimotoLoss(probs, batch.second);
+        m_Optimizer->zero_grad();
+        loss.backward();
+        m_Optimizer->step();
+        lossSum += loss.item<double>() * b;
+        {
+          torch::NoGradGuard g;
+          taniSum += TanimotoCoefficient(probs, batch.second).item<double>() * b;
+        }
       }
       ++stepsDone;
       if (onStep)
@@ -390,12 +500,22 @@ Trainer::run()
         p.etaSeconds = elapsed / static_cast<double>(stepsDone) * static_cast<double>(remaining);
         onStep(p);
       }
-      if (shouldStop && shouldStop())
+      bool stop = shouldStop && shouldStop();
+      bool overBudget = !stop && budget > 0 && secondsSince(start) > budget;
+      if (m_Group)
+      {
+        // The ranks stop together: a request or an exhausted budget on any rank stops all of them.
+        auto flags = torch::tensor({ int64_t{ stop }, int64_t{ overBudget } });
+        m_Group->allReduceSum({ flags });
+        stop = flags[0].item<int64_t>() > 0;
+        overBudget = !stop && flags[1].item<int64_t>() > 0;
+      }
+      if (stop)
       {
         m_StopReason = "stopped";
         return;
       }
-      if (budget > 0 && secondsSince(start) > budget)
+      if (overBudget)
       {
         // The partial epoch is dropped: the checkpoint holds the last complete one.
         m_StopReason = "time budget";
@@ -407,10 +527,13 @@ Trainer::run()
     r.loss = lossSum / static_cast<double>(m_Train.size());
     r.tanimoto = taniSum / static_cast<double>(m_Train.size());
     r.learningRate = lr;
-    Trainer::RecalibrateBatchNorm(m_Network, m_Train, m_Config.batchNormRecalibrationBatches, m_Config.batchSize);
+    Trainer::RecalibrateBatchNorm(
+      m_Network, m_Train, m_Config.batchNormRecalibrationBatches, m_Config.batchSize, m_Group.get());
+    if (m_Group && m_Config.batchNormRecalibrationBatches <= 0)
+      averageRunningStatistics(m_Network, *m_Group);
     if (m_Val.size() > 0)
     {
-      const EpochRecord v = Evaluate(m_Network, m_Val, m_Config.batchSize);
+      const EpochRecord v = Evaluate(m_Network, m_Val, m_Config.batchSize, m_Group.get());
       r.valLoss = v.valLoss;
       r.valTanimoto = v.valTanimoto;
       r.valDice = v.valDice;
@@ -437,7 +560,7 @@ Trainer::run()
     {
       m_BestValLoss = r.valLoss;
       m_BestState = cloneState(m_Network);
-      if (!m_Config.checkpointDirectory.empty())
+      if (!m_Config.checkpointDirectory.empty() && writesFiles())
       {
         ModelInfo info = m_Info;
         info.provenance["epoch"] = epoch;
@@ -448,6 +571,7 @@ Trainer::run()
       }
     }
     saveCheckpoint();
+    stopEarly = anyRank(stopEarly);
     if (onEpoch)
       onEpoch(r);
     if (stopEarly)
@@ -458,6 +582,61 @@ Trainer::run()
   }
   if (m_StopReason.empty())
     m_StopReason = "completed";
+}
+
+bool
+Trainer::anyRank(bool flag)
+{
+  return m_Group ? m_Group->any(flag) : flag;
+}
+
+void
+Trainer::synchronizeState()
+{
+  std::vector<torch::Tensor> state;
+  for (const auto & kv : m_Network->namedState())
+    state.push_back(kv.second);
+  m_Group->broadcast(state, 0);
+}
+
+std::pair<double, double>
+Trainer::distributedStep(const std::vector<int64_t> & idx, int64_t epoch)
+{
+  const auto                 slice = RankSlice(static_cast<int64_t>(idx.size()), m_Group->rank(), m_Group->worldSize());
+  const std::vector<int64_t> mine(idx.begin() + slice.first, idx.begin() + slice.second);
+  auto                       local = torch::zeros({ 6 }, torch::kFloat64);
+  auto                       tani = torch::zeros({ 4 }, torch::kFloat64);
+  if (!mine.empty())
+  {
+    std::vector<uint64_t> seeds;
+    for (int64_t i : mine)
+      seeds.push_back(MixSeed(m_Config.seed, static_cast<uint64_t>(epoch), 1000 + static_cast<uint64_t>(i)));
+    auto index = torch::tensor(mine);
+    auto batch = AugmentBatch(
+      m_Train.images.index_select(0, index), m_Train.masks.index_select(0, index), m_Config.augmentation, seeds);
+    auto probs = m_Network->forward(batch.first);
+    local = ContourTanimotoPartialSums(probs, batch.second);
+    tani = TanimotoPartialSums(probs, batch.second);
+  }
+  // The global batch's sums: the weight normalisation, the weighted Tanimoto terms and the unweighted metric.
+  auto sums = torch::cat({ local.detach(), tani });
+  m_Group->allReduceSum({ sums });
+  const auto global = sums.slice(0, 0, 6);
+  m_Optimizer->zero_grad();
+  if (!mine.empty())
+    ContourTanimotoLossFromSums(local, global).backward();
+  // Each rank's gradient is the global loss's gradient through its own samples: their sum is the whole gradient.
+  std::vector<torch::Tensor> grads;
+  for (auto & p : m_Network->parameters())
+  {
+    if (!p.grad().defined())
+      p.mutable_grad() = torch::zeros_like(p);
+    grads.push_back(p.grad());
+  }
+  m_Group->allReduceSum(grads);
+  m_Optimizer->step();
+  return { ContourTanimotoLossFromSums(global, global).item<double>(),
+           TanimotoCoefficientFromSums(sums.slice(0, 6, 10)) };
 }
 
 void

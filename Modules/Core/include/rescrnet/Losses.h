@@ -30,6 +30,31 @@ WeightedTanimotoLoss(const torch::Tensor & probabilities,
 torch::Tensor
 ContourTanimotoLoss(const torch::Tensor & probabilities, const torch::Tensor & target);
 
+// Data-parallel form of ContourTanimotoLoss. The loss is a ratio of sums over the whole batch tensor (and so is the
+// weight normalisation), so a loss per slice of the batch is not the loss of the batch. Instead each process takes
+// the partial sums of its slice [b, C, H, W] (b may be 0):
+//   [0] element count N, [1] sum of 1 + 2 border, [2] sum v t p, [3] sum v (t^2 + p^2 - t p),
+//   [4] sum v (1-t)(1-p), [5] sum v ((1-t)^2 + (1-p)^2 - (1-t)(1-p)),  v = (1 + 2 border)^2,
+// float64, differentiable in `probabilities` through [2..5]. The sums of all slices give those of the batch (the
+// normalised, squared weights are v (N / S)^2 with S = sum of 1 + 2 border, a global constant factor).
+torch::Tensor
+ContourTanimotoPartialSums(const torch::Tensor & probabilities, const torch::Tensor & target);
+
+// The loss from a slice's partial sums `local` and the batch's `global` sums (all slices added, any autograd history
+// ignored): the value is ContourTanimotoLoss of the whole batch (to rounding), computed from
+// local + (global - local).detach(), so its gradient is the whole batch loss's gradient restricted to this slice's
+// elements; summing the slices' gradients gives the gradient of the whole batch loss.
+torch::Tensor
+ContourTanimotoLossFromSums(const torch::Tensor & local, const torch::Tensor & global, double smooth = 1.0);
+
+// Partial sums of TanimotoCoefficient for the same purpose, float64 without gradient:
+// [0] sum t p, [1] sum (t^2 + p^2 - t p), [2] and [3] the same for the complements.
+torch::Tensor
+TanimotoPartialSums(const torch::Tensor & probabilities, const torch::Tensor & target);
+// TanimotoCoefficient of the batch from the added partial sums.
+double
+TanimotoCoefficientFromSums(const torch::Tensor & sums, double smooth = 1.0);
+
 // Unweighted Tanimoto with complement (the Keras compile metric tani_coeff), smoothing 1.
 torch::Tensor
 TanimotoCoefficient(const torch::Tensor & probabilities, const torch::Tensor & target, double smooth = 1.0);

@@ -2,10 +2,27 @@
 // augmentation, deterministic data order, validation and a checkpoint each epoch, resume, best model by validation
 // loss, early stopping, a time budget and a CSV history. Data arrive as tensors (Filters/ turns images into them with
 // the same ITK filters as inference), so Core stays LibTorch-only.
+//
+// Data-parallel training (TrainerConfig::distributed with worldSize > 1, LibTorch's c10d with Gloo): every process
+// runs a Trainer on the same data and configuration. Rank 0's initial weights and buffers are broadcast. Each step's
+// global batch (batchSize samples, the same seeded order and augmentation on every rank) is cut into contiguous
+// per-rank slices (RankSlice: sizes differ by at most one; a rank whose slice is empty contributes nothing). The loss
+// is exactly that of the global batch: the partial sums of the weighted Tanimoto terms and of the contour weight
+// normalisation are all-reduced, each rank differentiates the global loss with respect to its own slice
+// (ContourTanimotoLossFromSums), and the gradients are all-reduced by SUM, so every rank holds the gradient of the
+// combined batch and takes the same Adam step. Batch norm uses per-rank batch statistics in training (not
+// synchronised, as the authors' two-GPU MirroredStrategy); the recalibration before validation gives each rank whole
+// global batches in turn and averages the cumulative statistics over ranks, which equals the single-process result;
+// without recalibration the running statistics are averaged over the ranks at the end of each epoch. Validation
+// batches are split like training batches and their sums all-reduced. Recorded figures therefore do not depend on the
+// world size beyond rounding (the weights do, through the per-rank batch-norm statistics of training). Dropout draws
+// differ per rank. Only rank 0 writes checkpoints and best.rcn; the others keep the same state in memory, and
+// resume() reads rank 0's checkpoint on every rank. worldSize 1 runs the original single-process code.
 #ifndef rescrnet_Trainer_h
 #define rescrnet_Trainer_h
 
 #include "rescrnet/Augmentation.h"
+#include "rescrnet/Distributed.h"
 #include "rescrnet/ModelFile.h"
 #include "rescrnet/ResCRNet.h"
 
@@ -51,6 +68,8 @@ struct TrainerConfig
   int64_t     batchNormRecalibrationBatches{ 16 };
   int         threads{ 0 };
   std::string checkpointDirectory; // empty: no checkpoints (and no resume)
+  // Processes training together (see above); worldSize 1: this process alone.
+  DistributedConfig distributed;
 
   Json
   toJson() const;
@@ -140,13 +159,28 @@ public:
   static void
   WriteHistoryCsv(const std::vector<EpochRecord> & history, const std::string & path);
 
-  // Recomputes batch-norm running statistics as a cumulative average over `batches` batches of `data`.
+  // Recomputes batch-norm running statistics as a cumulative average over `batches` batches of `data`. With a
+  // process group, the ranks take the batches in turn and average their statistics (all ranks end up with the
+  // single-process result, to rounding); every rank must call it with the same arguments.
   static void
-  RecalibrateBatchNorm(ResCRNet & network, const TrainingData & data, int64_t batches, int64_t batchSize);
+  RecalibrateBatchNorm(ResCRNet &           network,
+                       const TrainingData & data,
+                       int64_t              batches,
+                       int64_t              batchSize,
+                       ProcessGroup *       group = nullptr);
 
-  // Loss, Tanimoto and mean per-image lung Dice of `network` on `data` in eval mode.
+  // Loss, Tanimoto and mean per-image lung Dice of `network` on `data` in eval mode. With a process group, each
+  // batch is split over the ranks and the sums are all-reduced (the same figures on all ranks); every rank must
+  // call it with the same arguments.
   static EpochRecord
-  Evaluate(ResCRNet & network, const TrainingData & data, int64_t batchSize);
+  Evaluate(ResCRNet & network, const TrainingData & data, int64_t batchSize, ProcessGroup * group = nullptr);
+
+  // The process group of a distributed run (null with worldSize 1).
+  ProcessGroup *
+  processGroup() const
+  {
+    return m_Group.get();
+  }
 
 private:
   void
@@ -155,6 +189,18 @@ private:
   epochOrder(int64_t epoch) const;
   double
   learningRateFor(int64_t epoch) const;
+  bool
+  writesFiles() const
+  {
+    return m_Config.distributed.rank == 0;
+  }
+  void
+  synchronizeState();
+  // One distributed step on this rank's slice of the global batch `idx`; returns the global loss and Tanimoto.
+  std::pair<double, double>
+  distributedStep(const std::vector<int64_t> & idx, int64_t epoch);
+  bool
+  anyRank(bool flag);
 
   ResCRNet                            m_Network;
   ModelInfo                           m_Info;
@@ -167,6 +213,7 @@ private:
   double                              m_BestValLoss{ 1e300 };
   int64_t                             m_EpochsWithoutImprovement{ 0 };
   std::string                         m_StopReason;
+  std::unique_ptr<ProcessGroup>       m_Group;
 };
 
 } // namespace rescrnet

@@ -8,7 +8,8 @@
 #include <map>
 #include <stdexcept>
 
-namespace rescrnet::app {
+namespace rescrnet::app
+{
 
 namespace fs = std::filesystem;
 

@@ -6,7 +6,8 @@
 #include <string>
 #include <vector>
 
-namespace rescrnet::app {
+namespace rescrnet::app
+{
 
 struct ImagePair
 {

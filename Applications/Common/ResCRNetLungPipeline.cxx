@@ -31,12 +31,14 @@
 #include <random>
 #include <unistd.h>
 
-namespace rescrnet::app {
+namespace rescrnet::app
+{
 
 namespace fs = std::filesystem;
 namespace io = rescrnet::io;
 
-namespace {
+namespace
+{
 
 // Writes through a temporary file in the same folder (same extension, so ITK picks the same writer), then renames.
 template <typename TImage>

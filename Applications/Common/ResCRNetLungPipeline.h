@@ -13,7 +13,8 @@
 #include <string>
 #include <vector>
 
-namespace rescrnet::app {
+namespace rescrnet::app
+{
 
 // Bad input: the message is one line, fit for the user.
 class InputError : public std::runtime_error

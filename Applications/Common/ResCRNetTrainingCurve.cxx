@@ -12,9 +12,11 @@
 #include <map>
 #include <unistd.h>
 
-namespace rescrnet::app {
+namespace rescrnet::app
+{
 
-namespace {
+namespace
+{
 using Pixel = itk::RGBPixel<unsigned char>;
 using RGBImage = itk::Image<Pixel, 2>;
 

@@ -7,7 +7,8 @@
 #include <string>
 #include <vector>
 
-namespace rescrnet::app {
+namespace rescrnet::app
+{
 
 // Two panels (loss, Tanimoto) with axes, tick labels, training (blue) and validation (orange) curves, and a legend.
 // Written atomically; throws std::runtime_error when the file cannot be written.

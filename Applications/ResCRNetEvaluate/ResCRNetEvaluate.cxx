@@ -7,6 +7,7 @@
 #include "ResCRNetLungPipeline.h"
 
 #include "rescrnet/Json.h"
+#include "rescrnet/Predictor.h"
 #include "rescrnet/cli/CommandLine.h"
 #include "rescrnet/cli/Progress.h"
 
@@ -25,7 +26,8 @@ namespace app = rescrnet::app;
 namespace fs = std::filesystem;
 using rescrnet::Json;
 
-namespace {
+namespace
+{
 
 const char * g_Argv0 = nullptr;
 
@@ -202,5 +204,6 @@ int
 main(int argc, char * argv[])
 {
   g_Argv0 = argc > 0 ? argv[0] : nullptr;
+  rescrnet::ReturnLargeBuffersToTheSystem();
   return cli::Run(argc, argv, cli::module::Name, cli::module::XML, Evaluate);
 }

@@ -14,7 +14,8 @@
 
 namespace cli = rescrnet::cli;
 
-namespace {
+namespace
+{
 
 int
 ImportKeras(const cli::Arguments & args, cli::ReturnParameters & returned)

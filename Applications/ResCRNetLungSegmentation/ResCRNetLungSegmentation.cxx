@@ -18,7 +18,8 @@ namespace cli = rescrnet::cli;
 namespace app = rescrnet::app;
 namespace fs = std::filesystem;
 
-namespace {
+namespace
+{
 
 const char * g_Argv0 = nullptr;
 
@@ -175,5 +176,6 @@ int
 main(int argc, char * argv[])
 {
   g_Argv0 = argc > 0 ? argv[0] : nullptr;
+  rescrnet::ReturnLargeBuffersToTheSystem();
   return cli::Run(argc, argv, cli::module::Name, cli::module::XML, Segment);
 }

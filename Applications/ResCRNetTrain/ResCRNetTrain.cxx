@@ -25,7 +25,8 @@ namespace cli = rescrnet::cli;
 namespace app = rescrnet::app;
 namespace fs = std::filesystem;
 
-namespace {
+namespace
+{
 
 using ImageType = itk::Image<float, 2>;
 using LabelType = itk::Image<unsigned char, 2>;

@@ -7,7 +7,8 @@
 
 #include <array>
 
-namespace itk {
+namespace itk
+{
 
 /** \class HistogramEqualizationImageFilter
  * \brief Global histogram equalization on 256 levels with exactly the mapping of OpenCV's `cv::equalizeHist`.

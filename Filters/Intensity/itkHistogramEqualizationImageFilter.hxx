@@ -9,7 +9,8 @@
 
 #include <cmath>
 
-namespace itk {
+namespace itk
+{
 
 template <typename TImage>
 unsigned char

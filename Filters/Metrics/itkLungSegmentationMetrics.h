@@ -8,7 +8,8 @@
 
 #include <vector>
 
-namespace itk {
+namespace itk
+{
 
 /** \class LungSegmentationMetrics
  * \brief Compares a binary segmentation with a reference mask: Dice, Jaccard, precision, recall, F1, pixel

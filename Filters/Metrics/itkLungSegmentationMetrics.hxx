@@ -14,7 +14,8 @@
 #include <limits>
 #include <numeric>
 
-namespace itk {
+namespace itk
+{
 
 template <typename TLabelImage>
 double

@@ -6,7 +6,8 @@
 #include "itkImageToImageFilter.h"
 #include "itkResampleImageFilter.h"
 
-namespace itk {
+namespace itk
+{
 
 /** \class LungMaskPostprocessImageFilter
  * \brief Turns a lung probability image into a lung mask on a reference grid: bilinear resampling, threshold,

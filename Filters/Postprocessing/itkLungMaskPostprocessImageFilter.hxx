@@ -18,7 +18,8 @@
 #include <algorithm>
 #include <vector>
 
-namespace itk {
+namespace itk
+{
 
 template <typename TProbabilityImage, typename TLabelImage>
 LungMaskPostprocessImageFilter<TProbabilityImage, TLabelImage>::LungMaskPostprocessImageFilter()

@@ -5,7 +5,8 @@
 #include "itkRGBAPixel.h"
 #include "itkRGBPixel.h"
 
-namespace itk {
+namespace itk
+{
 
 /** \class CXRGrayValue
  * \brief Converts a pixel to the grey value, in double precision, that the CXR preprocessing works on.

@@ -8,7 +8,8 @@
 
 #include <vector>
 
-namespace itk {
+namespace itk
+{
 
 /** \class CXRPreprocessImageFilter
  * \brief Prepares a chest X-ray for Res-CR-Net: grey value, min-max scaling to [0, 255] and a bilinear resize

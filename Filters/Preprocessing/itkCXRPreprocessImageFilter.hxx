@@ -11,7 +11,8 @@
 #include <algorithm>
 #include <cmath>
 
-namespace itk {
+namespace itk
+{
 
 template <typename TInputImage, typename TOutputImage>
 CXRPreprocessImageFilter<TInputImage, TOutputImage>::CXRPreprocessImageFilter()

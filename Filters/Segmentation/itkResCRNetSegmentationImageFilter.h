@@ -12,7 +12,8 @@
 #include <string>
 #include <vector>
 
-namespace itk {
+namespace itk
+{
 
 /** \class ResCRNetSegmentationImageFilter
  * \brief Per-class probabilities of a Res-CR-Net model for every pixel of a single-channel image.

@@ -7,7 +7,8 @@
 
 #include <exception>
 
-namespace itk {
+namespace itk
+{
 
 template <typename TInputImage, typename TOutputImage>
 ResCRNetSegmentationImageFilter<TInputImage, TOutputImage>::ResCRNetSegmentationImageFilter()

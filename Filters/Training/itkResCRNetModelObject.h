@@ -8,7 +8,8 @@
 #include "rescrnet/ModelFile.h"
 #include "rescrnet/Predictor.h"
 
-namespace itk {
+namespace itk
+{
 
 /** \class ResCRNetModelObject
  * \brief Holds a rescrnet::ResCRNet network and its rescrnet::ModelInfo so that a trained model can travel through

@@ -11,7 +11,8 @@
 #include <string>
 #include <vector>
 
-namespace itk {
+namespace itk
+{
 
 /** \class ResCRNetTrainer
  * \brief Trains a Res-CR-Net (rescrnet::Trainer) on image/label pairs and outputs the best model (by validation

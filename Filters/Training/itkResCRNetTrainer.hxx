@@ -16,7 +16,8 @@
 #include <fstream>
 #include <sstream>
 
-namespace itk {
+namespace itk
+{
 
 template <typename TImage, typename TLabelImage>
 ResCRNetTrainer<TImage, TLabelImage>::ResCRNetTrainer()

@@ -8,7 +8,8 @@
 using namespace rescrnet::testing;
 using namespace rescrnet::cli;
 
-namespace {
+namespace
+{
 
 struct Module
 {

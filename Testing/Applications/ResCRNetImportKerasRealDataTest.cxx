@@ -7,7 +7,8 @@
 
 using namespace rescrnet::testing;
 
-namespace {
+namespace
+{
 
 void
 ImportAndCheck(const std::filesystem::path & h5, const std::vector<std::string> & extra = {})

@@ -3,7 +3,8 @@
 
 using namespace rescrnet::testing;
 
-namespace {
+namespace
+{
 
 const std::string Name = "ResCRNetImportKeras";
 

@@ -15,7 +15,8 @@
 
 using namespace rescrnet::testing;
 
-namespace {
+namespace
+{
 using FloatImage2 = itk::Image<float, 2>;
 using FloatImage3 = itk::Image<float, 3>;
 using LabelImage2 = itk::Image<unsigned char, 2>;

@@ -13,7 +13,8 @@
 
 using namespace rescrnet::cli;
 
-namespace {
+namespace
+{
 
 std::vector<std::string>
 ApplicationXMLFiles()

@@ -10,7 +10,8 @@ using namespace rescrnet::testing;
 using rescrnet::cli::ParseModuleDescription;
 using rescrnet::cli::ReadReturnParameterFile;
 
-namespace {
+namespace
+{
 
 const std::string Name = "ResCRNetCLIExample";
 

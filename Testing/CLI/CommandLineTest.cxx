@@ -9,7 +9,8 @@
 
 using namespace rescrnet::cli;
 
-namespace {
+namespace
+{
 
 std::string
 ReadFile(const std::filesystem::path & path)

@@ -8,7 +8,8 @@
 
 using namespace rescrnet::cli;
 
-namespace {
+namespace
+{
 
 std::string
 ReadFile(const std::filesystem::path & path)

@@ -12,7 +12,8 @@
 
 using namespace rescrnet::cli;
 
-namespace {
+namespace
+{
 
 // The values of every <tag>value</tag> in `text`.
 std::vector<double>

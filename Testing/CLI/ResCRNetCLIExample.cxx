@@ -11,7 +11,8 @@
 
 namespace cli = rescrnet::cli;
 
-namespace {
+namespace
+{
 
 int
 Example(const cli::Arguments & args, cli::ReturnParameters & returned)

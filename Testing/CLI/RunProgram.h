@@ -19,7 +19,8 @@
 
 extern char ** environ;
 
-namespace rescrnet::testing {
+namespace rescrnet::testing
+{
 
 struct ProgramResult
 {

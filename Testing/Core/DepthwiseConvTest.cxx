@@ -11,7 +11,8 @@
 
 using namespace rescrnet;
 
-namespace {
+namespace
+{
 
 // Restores the global switches (and the thread count) when a test ends, whatever happens in it.
 struct SwitchGuard

@@ -29,7 +29,8 @@ extern char ** environ;
 using namespace rescrnet;
 namespace fs = std::filesystem;
 
-namespace {
+namespace
+{
 
 // Synthetic images with a disc each, [n, 1, size, size] and one-hot masks [n, 2, size, size].
 TrainingData

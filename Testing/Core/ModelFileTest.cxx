@@ -8,7 +8,8 @@
 
 using namespace rescrnet;
 
-namespace {
+namespace
+{
 NetworkConfig
 smallConfig()
 {

@@ -48,7 +48,8 @@ TEST(Losses, WeightedTanimotoMatchesHandComputedValue)
     DiceCoefficient(torch::tensor({ 1.f, 0.f, 0.f }), torch::tensor({ 1.f, 0.f, 1.f })).item<double>(), 0.75, 1e-7);
 }
 
-namespace {
+namespace
+{
 // An L-shaped mask and an image drawn from it, [1, 1, H, W] / [1, 2, H, W].
 std::pair<torch::Tensor, torch::Tensor>
 lShape(int64_t h, int64_t w)
@@ -110,7 +111,8 @@ TEST(Augmentation, CanBeSwitchedOffAndFlipsAreExact)
     moved.index({ Slice(), Slice(), Slice(0, 30) }), image[0].index({ Slice(), Slice(), Slice(3, 33) }), 1e-5, 1e-5));
 }
 
-namespace {
+namespace
+{
 TrainingData
 blobs(int64_t n, int64_t size, uint64_t seed)
 {

@@ -15,7 +15,8 @@
 #include <iostream>
 #include <string>
 
-namespace {
+namespace
+{
 
 using ImageType = itk::Image<unsigned char, 2>;
 

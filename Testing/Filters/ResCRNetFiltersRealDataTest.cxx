@@ -18,7 +18,8 @@
 #include <iostream>
 #include <vector>
 
-namespace {
+namespace
+{
 
 using UCharImage = itk::Image<unsigned char, 2>;
 using FloatImage = itk::Image<float, 2>;

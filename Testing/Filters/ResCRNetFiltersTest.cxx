@@ -18,7 +18,8 @@
 #include <sstream>
 #include <vector>
 
-namespace {
+namespace
+{
 
 template <typename TImage>
 typename TImage::Pointer
@@ -288,7 +289,8 @@ TEST(HistogramEqualization, FloatInputIsRoundedToLevelsAnd3DIsGlobal)
 // ---------------------------------------------------------------------------------------------------------------
 // LungMaskPostprocessImageFilter
 
-namespace {
+namespace
+{
 
 // 30 x 20 probabilities: blob A (x 2..9, y 2..11, 80 px) with a 2x2 hole (x 5..6, y 6..7), blob B (x 20..25,
 // y 5..10, 36 px), a one-pixel speck at (15, 17), and one pixel at exactly 0.5 (not foreground).
@@ -457,7 +459,8 @@ TEST(LungMaskPostprocess, SingleSlice3D)
 // ---------------------------------------------------------------------------------------------------------------
 // LungSegmentationMetrics
 
-namespace {
+namespace
+{
 
 UCharImage::Pointer
 Square(itk::IndexValueType x0, itk::IndexValueType y0, itk::IndexValueType side, unsigned char label = 1)
@@ -658,7 +661,8 @@ TEST(LungSegmentationMetrics, DifferentGridsThrowWithBothSizes)
 // ---------------------------------------------------------------------------------------------------------------
 // Progress events and PrintSelf
 
-namespace {
+namespace
+{
 
 // Runs the filter and returns the progress values it reported.
 std::vector<float>

@@ -16,7 +16,8 @@
 #include <memory>
 #include <random>
 
-namespace {
+namespace
+{
 
 using FloatImage = itk::Image<float, 2>;
 using FilterType = itk::ResCRNetSegmentationImageFilter<FloatImage>;

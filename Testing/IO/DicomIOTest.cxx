@@ -17,7 +17,8 @@
 using namespace rescrnet::testing;
 namespace io = rescrnet::io;
 
-namespace {
+namespace
+{
 
 std::vector<unsigned short>
 Gradient(size_t n, unsigned modulo)

@@ -18,7 +18,8 @@
 using namespace rescrnet::testing;
 namespace io = rescrnet::io;
 
-namespace {
+namespace
+{
 
 using FloatImage = itk::Image<float, 2>;
 using LabelImage = itk::Image<unsigned char, 2>;

@@ -13,7 +13,8 @@
 using namespace rescrnet::testing;
 namespace io = rescrnet::io;
 
-namespace {
+namespace
+{
 
 using LabelImage = itk::Image<unsigned char, 2>;
 

@@ -13,7 +13,8 @@
 #include <string>
 #include <vector>
 
-namespace rescrnet::testing {
+namespace rescrnet::testing
+{
 
 struct SyntheticRadiograph
 {

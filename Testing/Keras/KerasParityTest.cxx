@@ -11,7 +11,8 @@
 
 using namespace rescrnet;
 
-namespace {
+namespace
+{
 const std::string ModelDir = "models/cxr-net/";
 const std::string JmsWeights = ModelDir + "model_16F_5R1_0R2_2020-10-02_13_50_weights.h5";
 const std::string JmsAll = ModelDir + "model_16F_5R1_0R2_2020-10-02_13_50_all.h5";

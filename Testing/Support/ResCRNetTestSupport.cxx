@@ -4,7 +4,8 @@
 #include <system_error>
 #include <unistd.h>
 
-namespace rescrnet::testing {
+namespace rescrnet::testing
+{
 
 std::filesystem::path
 SourceDirectory()

@@ -9,7 +9,8 @@
 #include <optional>
 #include <string>
 
-namespace rescrnet::testing {
+namespace rescrnet::testing
+{
 
 // The shared directory, or nothing when neither $ITKRESCRNET_SHARED nor ../shared (beside the source tree) exists.
 std::optional<std::filesystem::path>

@@ -8,7 +8,8 @@
 
 #include <vtkImageData.h>
 
-namespace {
+namespace
+{
 template <typename TPixel>
 typename itk::Image<TPixel, 2>::Pointer
 Make(unsigned w, unsigned h, TPixel value)

@@ -19,7 +19,8 @@
 
 using namespace rescrnet;
 
-namespace {
+namespace
+{
 // Best wall time in milliseconds of `fn` over `repetitions` calls (after one warm-up call).
 double
 bestMs(const std::function<void()> & fn, int repetitions)

@@ -24,7 +24,8 @@
 
 using rescrnet::Json;
 
-namespace {
+namespace
+{
 
 struct Options
 {
@@ -121,14 +122,25 @@ PeakRssMb(const Options & o, const char * self, int threads)
   return mb;
 }
 
+// VmHWM of this process (ru_maxrss would carry the parent's peak across fork and exec).
+double
+PeakRssOfThisProcessMb()
+{
+  std::ifstream status("/proc/self/status");
+  std::string   line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0)
+      return std::stod(line.substr(6)) / 1024.0;
+  return -1;
+}
+
 int
 RssChild(const Options & o)
 {
+  rescrnet::ReturnLargeBuffersToTheSystem(); // as the applications do
   rescrnet::Predictor p = rescrnet::Predictor::FromFile(o.model, o.threads.front());
   p.predict(torch::rand({ 1, 1, o.height, o.width }));
-  struct rusage u;
-  ::getrusage(RUSAGE_SELF, &u);
-  std::ofstream(o.json) << static_cast<double>(u.ru_maxrss) / 1024.0 << "\n";
+  std::ofstream(o.json) << PeakRssOfThisProcessMb() << "\n";
   return 0;
 }
 

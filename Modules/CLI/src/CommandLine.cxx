@@ -15,9 +15,11 @@
 
 #include <unistd.h>
 
-namespace rescrnet::cli {
+namespace rescrnet::cli
+{
 
-namespace {
+namespace
+{
 
 std::string
 Trim(const std::string & s)

@@ -5,7 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
-namespace rescrnet::cli {
+namespace rescrnet::cli
+{
 
 FilterWatcher::FilterWatcher(itk::ProcessObject * process,
                              std::string          comment,

@@ -11,9 +11,11 @@
 #include <set>
 #include <sstream>
 
-namespace rescrnet::cli {
+namespace rescrnet::cli
+{
 
-namespace {
+namespace
+{
 
 // A minimal element tree built with expat: the description is small and read once.
 struct Node

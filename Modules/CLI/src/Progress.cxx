@@ -9,9 +9,11 @@
 
 #include <unistd.h>
 
-namespace rescrnet::cli {
+namespace rescrnet::cli
+{
 
-namespace {
+namespace
+{
 
 // Progress may come from several threads; tags must not interleave.
 std::mutex &

@@ -2,11 +2,13 @@
 
 #include <cmath>
 
-namespace rescrnet {
+namespace rescrnet
+{
 
 namespace F = torch::nn::functional;
 
-namespace {
+namespace
+{
 constexpr double Pi = 3.14159265358979323846;
 }
 

@@ -186,8 +186,8 @@ ConvLSTM2dImpl::forward(const torch::Tensor & x, bool reverse)
   auto          inputs = sameConv(x.reshape({ B * T, x.size(2), S1, S2 }), kernel) + bias.view({ 1, -1, 1, 1 });
   inputs = inputs.view({ B, T, 4 * filters, S1, S2 });
 
-  auto h = torch::zeros({ B, filters, S1, S2 }, x.options());
-  auto c = torch::zeros_like(h);
+  auto                       h = torch::zeros({ B, filters, S1, S2 }, x.options());
+  auto                       c = torch::zeros_like(h);
   std::vector<torch::Tensor> masks;
   const bool                 dropRecurrent = is_training() && recurrentDropout > 0.0;
   if (dropRecurrent)
@@ -207,8 +207,8 @@ ConvLSTM2dImpl::forward(const torch::Tensor & x, bool reverse)
       std::vector<torch::Tensor> parts;
       for (int64_t g = 0; g < 4; ++g)
       {
-        parts.push_back(sameConv(h * masks[static_cast<size_t>(g)],
-                                 recurrentKernel.slice(0, g * filters, (g + 1) * filters)));
+        parts.push_back(
+          sameConv(h * masks[static_cast<size_t>(g)], recurrentKernel.slice(0, g * filters, (g + 1) * filters)));
       }
       z = inputs.select(1, t) + torch::cat(parts, 1);
     }
@@ -246,10 +246,10 @@ LSTMResBlockImpl::forward(const torch::Tensor & input)
 {
   auto x = F::leaky_relu(conv->forward(input), F::LeakyReLUFuncOptions().negative_slope(slope)); // [B, C, H, W]
   // Row scan: time = H, each step a (W x C) image with one channel.
-  auto rows = x.permute({ 0, 2, 3, 1 }).unsqueeze(2); // [B, H, 1, W, C]
+  auto rows = x.permute({ 0, 2, 3, 1 }).unsqueeze(2);                                                // [B, H, 1, W, C]
   auto rowOut = rowsForward->forward(rows, false).sum(2) + rowsBackward->forward(rows, true).sum(2); // [B, H, W, C]
   // Column scan: time = W, each step an (H x C) image.
-  auto cols = x.permute({ 0, 3, 2, 1 }).unsqueeze(2); // [B, W, 1, H, C]
+  auto cols = x.permute({ 0, 3, 2, 1 }).unsqueeze(2);                                                // [B, W, 1, H, C]
   auto colOut = colsForward->forward(cols, false).sum(2) + colsBackward->forward(cols, true).sum(2); // [B, W, H, C]
   auto res = rowOut.permute({ 0, 3, 1, 2 }) + colOut.permute({ 0, 3, 2, 1 });
   return x + res;

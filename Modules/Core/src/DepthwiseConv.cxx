@@ -17,9 +17,11 @@
 #  endif
 #endif
 
-namespace rescrnet {
+namespace rescrnet
+{
 
-namespace {
+namespace
+{
 std::atomic<bool> g_FastDepthwise{ true };
 
 torch::Tensor

@@ -12,9 +12,11 @@
 #  error "LibTorch's TorchConfig must define USE_C10D_GLOO (LibTorch built with distributed support and Gloo)"
 #endif
 
-namespace rescrnet {
+namespace rescrnet
+{
 
-namespace {
+namespace
+{
 int
 intFromEnvironment(const char * name, int fallback)
 {

@@ -5,7 +5,8 @@
 #include <cstdlib>
 #include <sstream>
 
-namespace rescrnet {
+namespace rescrnet
+{
 
 Json::Json(bool b)
   : m_Type(Type::Bool)
@@ -297,7 +298,8 @@ Json::operator==(const Json & o) const
   return false;
 }
 
-namespace {
+namespace
+{
 
 void
 escapeString(const std::string & s, std::string & out)

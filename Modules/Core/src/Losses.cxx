@@ -1,6 +1,7 @@
 #include "rescrnet/Losses.h"
 
-namespace rescrnet {
+namespace rescrnet
+{
 
 namespace F = torch::nn::functional;
 
@@ -16,7 +17,8 @@ ContourWindowSize(int64_t shortSide)
   return 41;
 }
 
-namespace {
+namespace
+{
 // 1 + 2 border, before the normalisation (no gradient).
 torch::Tensor
 contourBaseWeights(const torch::Tensor & target, int64_t window)

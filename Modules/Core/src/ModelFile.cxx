@@ -9,9 +9,11 @@
 #include <random>
 #include <sstream>
 
-namespace rescrnet {
+namespace rescrnet
+{
 
-namespace {
+namespace
+{
 constexpr char     Magic[8] = { 'R', 'E', 'S', 'C', 'R', 'N', 'E', 'T' };
 constexpr uint64_t PrefixSize = 24;
 constexpr uint64_t MaxHeaderSize = 64ull << 20;

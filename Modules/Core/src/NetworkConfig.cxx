@@ -2,7 +2,8 @@
 
 #include <stdexcept>
 
-namespace rescrnet {
+namespace rescrnet
+{
 
 NetworkConfig
 NetworkConfig::LungDefault()
@@ -61,7 +62,8 @@ NetworkConfig::validate() const
     fail("batch_norm_epsilon must be > 0");
 }
 
-namespace {
+namespace
+{
 template <typename T>
 Json
 toArray(const std::vector<T> & v)

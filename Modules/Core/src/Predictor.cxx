@@ -1,8 +1,10 @@
 #include "rescrnet/Predictor.h"
 
+#include <malloc.h>
 #include <stdexcept>
 
-namespace rescrnet {
+namespace rescrnet
+{
 
 Predictor::Predictor(ResCRNet network, int threads)
   : m_Network(std::move(network))
@@ -30,6 +32,14 @@ Predictor::FromFile(const std::string & path, int threads)
   Predictor   p(m.network, threads);
   p.m_Info = m.info;
   return p;
+}
+
+void
+ReturnLargeBuffersToTheSystem()
+{
+#ifdef M_MMAP_THRESHOLD
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
 }
 
 torch::Tensor

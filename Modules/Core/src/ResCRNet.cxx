@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <iomanip>
 
-namespace rescrnet {
+namespace rescrnet
+{
 
 namespace F = torch::nn::functional;
 
@@ -133,7 +134,8 @@ ResCRNetImpl::receptiveField() const
   return 1 + static_cast<int64_t>(convBlocks->size()) * 2 * perConv;
 }
 
-namespace {
+namespace
+{
 struct LayerRow
 {
   std::string name;

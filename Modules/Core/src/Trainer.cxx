@@ -9,9 +9,11 @@
 #include <numeric>
 #include <sstream>
 
-namespace rescrnet {
+namespace rescrnet
+{
 
-namespace {
+namespace
+{
 using Clock = std::chrono::steady_clock;
 
 double

@@ -9,9 +9,11 @@
 
 #include <mutex>
 
-namespace rescrnet::io {
+namespace rescrnet::io
+{
 
-namespace {
+namespace
+{
 struct Decoders
 {
   Decoders()

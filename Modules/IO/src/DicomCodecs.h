@@ -3,7 +3,8 @@
 #ifndef rescrnet_io_DicomCodecs_h
 #define rescrnet_io_DicomCodecs_h
 
-namespace rescrnet::io {
+namespace rescrnet::io
+{
 
 void
 RegisterDecoders();

@@ -22,11 +22,13 @@
 #include <memory>
 #include <sstream>
 
-namespace rescrnet::io {
+namespace rescrnet::io
+{
 
 namespace fs = std::filesystem;
 
-namespace {
+namespace
+{
 
 std::string
 OneLine(std::string s)

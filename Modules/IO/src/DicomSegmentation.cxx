@@ -25,11 +25,13 @@
 #  define RESCRNET_PROJECT_VERSION "0"
 #endif
 
-namespace rescrnet::io {
+namespace rescrnet::io
+{
 
 namespace fs = std::filesystem;
 
-namespace {
+namespace
+{
 
 std::string
 GetString(DcmItem & ds, const DcmTagKey & key, long pos = 0)

@@ -9,9 +9,11 @@
 #include <memory>
 #include <sstream>
 
-namespace rescrnet {
+namespace rescrnet
+{
 
-namespace {
+namespace
+{
 
 [[noreturn]] void
 fail(const std::string & msg)

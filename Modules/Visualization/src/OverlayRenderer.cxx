@@ -23,9 +23,11 @@
 #include <stdexcept>
 #include <unistd.h>
 
-namespace rescrnet::viz {
+namespace rescrnet::viz
+{
 
-namespace {
+namespace
+{
 template <typename TPixel>
 vtkSmartPointer<vtkImageData>
 Copy(const itk::Image<TPixel, 2> * image, int vtkType)

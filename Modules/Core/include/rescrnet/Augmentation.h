@@ -11,7 +11,8 @@
 
 #include <cstdint>
 
-namespace rescrnet {
+namespace rescrnet
+{
 
 struct AugmentationConfig
 {

@@ -7,7 +7,8 @@
 
 #include <torch/torch.h>
 
-namespace rescrnet {
+namespace rescrnet
+{
 
 // Keras SeparableConv2D with depth multiplier 1: depthwise k x k (dilated, no bias), then pointwise 1 x 1 with bias.
 class SeparableConv2dImpl : public torch::nn::Module

@@ -9,7 +9,8 @@
 
 #include <string>
 
-namespace rescrnet {
+namespace rescrnet
+{
 
 // input [N, C, H, W], weight [C, 1, k, k]; returns [N, C, H, W]. Differentiable with respect to input and weight
 // (first derivatives only: the backward pass itself is not differentiable). The fast path takes float32 strided CPU

@@ -13,7 +13,8 @@
 #include <utility>
 #include <vector>
 
-namespace rescrnet {
+namespace rescrnet
+{
 
 struct DistributedConfig
 {

@@ -10,7 +10,8 @@
 #include <string>
 #include <vector>
 
-namespace rescrnet {
+namespace rescrnet
+{
 
 class JsonError : public std::runtime_error
 {

@@ -5,7 +5,8 @@
 
 #include <torch/torch.h>
 
-namespace rescrnet {
+namespace rescrnet
+{
 
 // Averaging window of the contour weight map for an image whose short side is `shortSide` pixels:
 // <= 150 -> 11, <= 300 -> 21, <= 600 -> 31, else 41.

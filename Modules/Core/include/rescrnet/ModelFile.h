@@ -19,7 +19,8 @@
 #include <string>
 #include <vector>
 
-namespace rescrnet {
+namespace rescrnet
+{
 
 constexpr uint32_t ModelFileFormatVersion = 1;
 

@@ -7,7 +7,8 @@
 #include <string>
 #include <vector>
 
-namespace rescrnet {
+namespace rescrnet
+{
 
 struct NetworkConfig
 {

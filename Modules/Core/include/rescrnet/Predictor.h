@@ -7,7 +7,8 @@
 
 #include <string>
 
-namespace rescrnet {
+namespace rescrnet
+{
 
 class Predictor
 {
@@ -50,6 +51,13 @@ private:
   ModelInfo m_Info;
   int       m_Threads;
 };
+
+// Makes the C library return large tensor buffers (>= 1 MiB) to the system as soon as they are freed, instead of
+// keeping them in the heap after glibc's adaptive mmap threshold has grown. Full-resolution feature maps are 20 MB
+// each at 340 x 300, so this lowers the peak memory of an inference by about a quarter. Process-wide; applications
+// call it once at start-up.
+void
+ReturnLargeBuffersToTheSystem();
 
 } // namespace rescrnet
 

@@ -11,7 +11,8 @@
 #include <string>
 #include <vector>
 
-namespace rescrnet {
+namespace rescrnet
+{
 
 struct ParameterCounts
 {

@@ -30,7 +30,8 @@
 #include <string>
 #include <vector>
 
-namespace rescrnet {
+namespace rescrnet
+{
 
 struct TrainingData
 {

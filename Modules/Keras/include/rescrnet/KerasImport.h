@@ -10,7 +10,8 @@
 #include <stdexcept>
 #include <string>
 
-namespace rescrnet {
+namespace rescrnet
+{
 
 class KerasImportError : public std::runtime_error
 {

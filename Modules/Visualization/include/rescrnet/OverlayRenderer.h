@@ -12,7 +12,8 @@
 
 class vtkImageData;
 
-namespace rescrnet::viz {
+namespace rescrnet::viz
+{
 
 // A deep copy of a 2-D ITK image into vtkImageData (spacing and origin kept; VTK 9 image data carries a direction
 // too, which is copied).

@@ -19,7 +19,8 @@
 #include <string_view>
 #include <vector>
 
-namespace rescrnet::cli {
+namespace rescrnet::cli
+{
 
 // A command line that does not fit the description; the message is one line, without the tool name.
 class CommandLineError : public std::runtime_error

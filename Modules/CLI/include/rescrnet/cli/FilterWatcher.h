@@ -16,7 +16,8 @@
 #include <mutex>
 #include <string>
 
-namespace rescrnet::cli {
+namespace rescrnet::cli
+{
 
 class FilterWatcher
 {

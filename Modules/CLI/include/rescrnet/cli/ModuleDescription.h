@@ -10,7 +10,8 @@
 #include <string>
 #include <vector>
 
-namespace rescrnet::cli {
+namespace rescrnet::cli
+{
 
 // A description that is not well-formed XML or breaks the rules the parser relies on (unique names and flags,
 // one-character flags, no flag on a positional parameter, booleans defaulting to false, ...).

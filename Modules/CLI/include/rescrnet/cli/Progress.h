@@ -11,7 +11,8 @@
 #include <iostream>
 #include <string>
 
-namespace rescrnet::cli {
+namespace rescrnet::cli
+{
 
 // <filter-progress>f</filter-progress>, f clamped to [0, 1], on `os` (stdout by default), flushed.
 void

@@ -13,7 +13,8 @@
 
 class DcmFileFormat;
 
-namespace rescrnet::io {
+namespace rescrnet::io
+{
 
 // A DICOM file that cannot be used: the message is one line, fit for the user.
 class DicomError : public std::runtime_error

@@ -12,7 +12,8 @@
 #include <string>
 #include <vector>
 
-namespace rescrnet::io {
+namespace rescrnet::io
+{
 
 struct SegWriterOptions
 {

@@ -13,8 +13,8 @@ ckpt=Data/Models/checkpoints/ResCRNet-lungs-default
 mkdir -p "$ckpt" build/training
 # 128 x 128: the training cost per epoch that fits 2 cores (see Data/Models/README.md); mild geometry (radiographs
 # are upright) plus exposure, contrast and simulated opacities for diseased lungs.
-build/bin/ResCRNetTrain --split "$shared/data/cxr-lungs-256/split.csv" --grid 128,128 --epochs 30 \
-  --lrDropEpochs 25 --batchSize 8 --rotation 10 --shift 0.05 --shear 5 --zoom 0.1 --noVerticalFlip \
+build/bin/ResCRNetTrain --split "$shared/data/cxr-lungs-256/split.csv" --grid 128,128 --epochs 16 \
+  --lrDropEpochs 13 --batchSize 8 --rotation 10 --shift 0.05 --shear 5 --zoom 0.1 --noVerticalFlip \
   --gamma 0.3 --contrast 0.2 --opacities 2 --threads "$(nproc)" --seed 1 \
   --cache build/training/cache-128.pt --checkpointDir "$ckpt" --resume \
   --history "$ckpt/history.csv" --curve "$ckpt/curve.png" "$@" build/training/ResCRNet-lungs-default.rcn

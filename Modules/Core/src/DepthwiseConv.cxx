@@ -1,5 +1,7 @@
 #include "rescrnet/DepthwiseConv.h"
 
+#include "SimdKernels.h"
+
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -8,14 +10,6 @@
 #include <string>
 #include <vector>
 
-// The kernels use GCC/Clang vector extensions; other compilers always take LibTorch's path.
-#if defined(__GNUC__)
-#  define RESCRNET_DW_VECTOR 1
-#  define RESCRNET_DW_INLINE inline __attribute__((always_inline))
-#  if defined(__x86_64__) || defined(__i386__)
-#    define RESCRNET_DW_X86 1
-#  endif
-#endif
 
 namespace rescrnet
 {
@@ -32,6 +26,7 @@ libtorchDepthwise(const torch::Tensor & input, const torch::Tensor & weight, int
 }
 
 #if defined(RESCRNET_DW_VECTOR)
+using namespace simd;
 
 // Rows of the padded scratch planes and of the output are processed in blocks of kRowAlign floats: the kernels run
 // over x in [0, Wr) with Wr = W rounded up to kRowAlign, reading zeros (or discarding results) past W.
@@ -43,38 +38,6 @@ roundUp(int64_t v, int64_t m)
   return (v + m - 1) / m * m;
 }
 
-// SIMD vectors of VW floats (aligned for registers) and the unaligned, aliasing variant used to load and store.
-template <int VW>
-struct Vec;
-template <>
-struct Vec<4>
-{
-  typedef float V __attribute__((vector_size(16)));
-  typedef float U __attribute__((vector_size(16), aligned(4), may_alias));
-};
-template <>
-struct Vec<8>
-{
-  typedef float V __attribute__((vector_size(32)));
-  typedef float U __attribute__((vector_size(32), aligned(4), may_alias));
-};
-template <>
-struct Vec<16>
-{
-  typedef float V __attribute__((vector_size(64)));
-  typedef float U __attribute__((vector_size(64), aligned(4), may_alias));
-};
-
-#  define RESCRNET_DW_LOAD(p) (*reinterpret_cast<const U *>(p))
-// Keeps a loaded vector in a register: without it GCC may fold the load into every FMA that uses it (a memory operand
-// each), which defeats loading each input vector once for several outputs. (Clang checks the constraint before
-// inlining, against the default target, so it goes without.)
-#  if defined(RESCRNET_DW_X86) && !defined(__clang__)
-#    define RESCRNET_DW_IN_REGISTER(v) __asm__("" : "+v"(v))
-#  else
-#    define RESCRNET_DW_IN_REGISTER(v) (void)0
-#  endif
-#  define RESCRNET_DW_STORE(p, v) (*reinterpret_cast<U *>(p) = (v))
 
 // Geometry shared by the forward and weight-gradient tasks. A task is one row chunk of one (n, c) plane.
 struct Geometry
@@ -130,91 +93,6 @@ fillPadded(const float * plane, int64_t y0, int64_t y1, const Geometry & g, floa
     std::fill(row, row + g.pad, 0.0f);
     std::memcpy(row + g.pad, plane + iy * g.W, static_cast<size_t>(g.W) * sizeof(float));
     std::fill(row + g.pad + g.W, row + g.S, 0.0f);
-  }
-}
-
-// Register blocking of the forward tile for each vector width: R output rows (d apart, so that they share k - 1 of
-// their k input rows) times B vectors along x.
-template <int VW>
-struct ForwardBlocking;
-template <>
-struct ForwardBlocking<4>
-{
-  static constexpr int R = 2, B = 2;
-};
-template <>
-struct ForwardBlocking<8>
-{
-  static constexpr int R = 2, B = 4;
-};
-template <>
-struct ForwardBlocking<16>
-{
-  static constexpr int R = 4, B = 4;
-};
-
-// Output rows j = 0..R-1 (out + j outStride), columns [0, BB VW), of the correlation with a k x k kernel:
-// out_j[x] = sum_ky sum_kx w[ky][kx] in_{j + ky}[x + kx d], where in_m = in + m rowStep are padded input rows (d rows
-// apart). Each loaded input vector feeds every output row that uses it. Every output sums its taps in the same order
-// (ky ascending, then kx ascending) whatever R, so results do not depend on the blocking. K > 0: k known at compile
-// time; K = 0: runtime k (R must be 1).
-template <int VW, int R, int BB, int K>
-RESCRNET_DW_INLINE void
-forwardTile(const float * in,
-            int64_t       rowStep,
-            const float * w,
-            int64_t       kRuntime,
-            int64_t       d,
-            float *       out,
-            int64_t       outStride)
-{
-  using V = typename Vec<VW>::V;
-  using U = typename Vec<VW>::U;
-  static_assert(K > 0 || R == 1, "runtime kernel sizes take one row at a time");
-  const int64_t k = K > 0 ? K : kRuntime;
-  V             acc[R][BB] = {};
-
-  // Input rows m = 0 .. R + k - 2; row m serves output rows j with kernel rows m - j.
-#  pragma GCC unroll 16
-  for (int64_t m = 0; m < R + k - 1; ++m)
-  {
-    const float * r = in + m * rowStep;
-    for (int64_t kx = 0; kx < k; ++kx)
-    {
-      V s[BB];
-#  pragma GCC unroll 16
-      for (int b = 0; b < BB; ++b)
-      {
-        s[b] = RESCRNET_DW_LOAD(r + kx * d + b * VW);
-        if constexpr (R > 1)
-        {
-          RESCRNET_DW_IN_REGISTER(s[b]);
-        }
-      }
-#  pragma GCC unroll 16
-      for (int j = 0; j < R; ++j)
-      {
-        // Output row j uses input row m with kernel row m - j.
-        if (m - j >= 0 && m - j < k)
-        {
-          const V wv = w[(m - j) * k + kx] - V{}; // broadcast (x - 0 is exactly x, unlike 0 + x)
-#  pragma GCC unroll 16
-          for (int b = 0; b < BB; ++b)
-          {
-            acc[j][b] += wv * s[b];
-          }
-        }
-      }
-    }
-  }
-#  pragma GCC unroll 16
-  for (int j = 0; j < R; ++j)
-  {
-#  pragma GCC unroll 16
-    for (int b = 0; b < BB; ++b)
-    {
-      RESCRNET_DW_STORE(out + j * outStride + b * VW, acc[j][b]);
-    }
   }
 }
 
@@ -506,9 +384,6 @@ runTasks(const TaskArgs & a, int64_t begin, int64_t end)
   }
 }
 
-#  undef RESCRNET_DW_LOAD
-#  undef RESCRNET_DW_STORE
-#  undef RESCRNET_DW_IN_REGISTER
 
 // One entry point per instruction set: the templates above are inlined into functions compiled for that target.
 void

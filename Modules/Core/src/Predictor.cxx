@@ -1,14 +1,25 @@
 #include "rescrnet/Predictor.h"
 
+#include "rescrnet/DepthwiseConv.h"
+#include "rescrnet/FusedInference.h"
+
 #include <malloc.h>
+#include <mutex>
 #include <stdexcept>
 
 namespace rescrnet
 {
 
+struct Predictor::FusedState
+{
+  std::mutex                      mutex;
+  std::unique_ptr<FusedInference> engine;
+};
+
 Predictor::Predictor(ResCRNet network, int threads)
   : m_Network(std::move(network))
   , m_Threads(threads)
+  , m_Fused(std::make_shared<FusedState>())
 {
   m_Info.architecture = m_Network->config();
   m_Info.input.channels = m_Network->config().inputChannels;
@@ -70,7 +81,20 @@ Predictor::predict(const torch::Tensor & images) const
     torch::set_num_threads(m_Threads);
   }
   c10::InferenceMode guard;
-  ResCRNet           network = m_Network; // shared holder; forward() is not const
+  if (FastDepthwiseConvolution() && FusedInference::Supports(m_Network->config()))
+  {
+    std::lock_guard<std::mutex> lock(m_Fused->mutex);
+    if (m_Fused->engine)
+    {
+      m_Fused->engine->reload(*m_Network);
+    }
+    else
+    {
+      m_Fused->engine = std::make_unique<FusedInference>(*m_Network);
+    }
+    return m_Fused->engine->forward(x);
+  }
+  ResCRNet network = m_Network; // shared holder; forward() is not const
   network->eval();
   return network->forward(x.to(torch::kFloat32).contiguous());
 }

@@ -5,6 +5,7 @@
 #include "rescrnet/ModelFile.h"
 #include "rescrnet/ResCRNet.h"
 
+#include <memory>
 #include <string>
 
 namespace rescrnet
@@ -21,6 +22,9 @@ public:
   FromFile(const std::string & path, int threads = 0);
 
   // Accepts [H, W], [C, H, W] or [B, C, H, W] float tensors; returns probabilities [B, classes, H, W].
+  // Networks without LSTM RES blocks run on the fused CPU path (FusedInference, weights read at each call) while
+  // FastDepthwiseConvolution() is on; otherwise, and for LSTM RES heads, on the LibTorch modules. Calls on one
+  // predictor (and its copies) are serialised on the fused path, whose work buffers they share.
   torch::Tensor
   predict(const torch::Tensor & images) const;
 
@@ -47,9 +51,12 @@ public:
   }
 
 private:
-  ResCRNet  m_Network;
-  ModelInfo m_Info;
-  int       m_Threads;
+  struct FusedState;
+
+  ResCRNet                    m_Network;
+  ModelInfo                   m_Info;
+  int                         m_Threads;
+  std::shared_ptr<FusedState> m_Fused;
 };
 
 // Makes the C library return large tensor buffers (>= 1 MiB) to the system as soon as they are freed, instead of

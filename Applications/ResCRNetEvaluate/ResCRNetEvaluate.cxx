@@ -3,6 +3,7 @@
 // Runs the full lung pipeline on image/mask pairs and reports per-image metrics and a summary per source.
 #include "ResCRNetEvaluateXML.h"
 
+#include "ResCRNetApplicationStartup.h"
 #include "ResCRNetDataset.h"
 #include "ResCRNetLungPipeline.h"
 
@@ -28,8 +29,6 @@ using rescrnet::Json;
 
 namespace
 {
-
-const char * g_Argv0 = nullptr;
 
 using Pair = app::ImagePair;
 
@@ -115,13 +114,8 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
   const auto pairs = splitMode ? app::ReadSplitPairs(args.GetString("split"), args.GetString("subset"))
                                : app::MatchFolderPairs(args.GetString("images"), args.GetString("masks"));
 
-  std::string model = args.GetString("model");
-  if (model.empty())
-    model = app::DefaultModelPath(g_Argv0);
-  if (model.empty())
-    throw std::runtime_error("no model: pass --model FILE (the project's default model was not found)");
-  auto predictor = std::make_shared<const rescrnet::Predictor>(
-    rescrnet::Predictor::FromFile(model, static_cast<int>(args.GetInt("threads"))));
+  const std::string    model = app::ModelPath(args.GetString("model"));
+  auto                 predictor = app::LoadPredictor(model, static_cast<int>(args.GetInt("threads")));
   app::PipelineOptions options;
   options.skipPostprocessing = args.GetBool("skipPostprocessing");
   options.threshold = args.GetDouble("threshold");
@@ -203,7 +197,6 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
 int
 main(int argc, char * argv[])
 {
-  g_Argv0 = argc > 0 ? argv[0] : nullptr;
-  rescrnet::ReturnLargeBuffersToTheSystem();
+  app::StartApplication(argc, argv);
   return cli::Run(argc, argv, cli::module::Name, cli::module::XML, Evaluate);
 }

@@ -2,6 +2,7 @@
 // Segments the lungs on chest radiographs with Res-CR-Net (see the XML description for every option).
 #include "ResCRNetLungSegmentationXML.h"
 
+#include "ResCRNetApplicationStartup.h"
 #include "ResCRNetLungPipeline.h"
 
 #include "rescrnet/Predictor.h"
@@ -20,22 +21,6 @@ namespace fs = std::filesystem;
 
 namespace
 {
-
-const char * g_Argv0 = nullptr;
-
-std::shared_ptr<const rescrnet::Predictor>
-LoadPredictor(const cli::Arguments & args)
-{
-  std::string model = args.GetString("model");
-  if (model.empty())
-  {
-    model = app::DefaultModelPath(g_Argv0);
-    if (model.empty())
-      throw std::runtime_error("no model: pass --model FILE (the project's default model was not found)");
-  }
-  const int threads = static_cast<int>(args.GetInt("threads"));
-  return std::make_shared<const rescrnet::Predictor>(rescrnet::Predictor::FromFile(model, threads));
-}
 
 app::PipelineOptions
 Options(const cli::Arguments & args)
@@ -128,7 +113,8 @@ SegmentFolder(const cli::Arguments & args, cli::ReturnParameters & returned, con
 int
 Segment(const cli::Arguments & args, cli::ReturnParameters & returned)
 {
-  const app::LungPipeline pipeline(LoadPredictor(args), Options(args));
+  const std::string       model = app::ModelPath(args.GetString("model"));
+  const app::LungPipeline pipeline(app::LoadPredictor(model, static_cast<int>(args.GetInt("threads"))), Options(args));
   const std::string       input = args.GetString("inputVolume");
   if (fs::is_directory(input))
   {
@@ -175,7 +161,6 @@ Segment(const cli::Arguments & args, cli::ReturnParameters & returned)
 int
 main(int argc, char * argv[])
 {
-  g_Argv0 = argc > 0 ? argv[0] : nullptr;
-  rescrnet::ReturnLargeBuffersToTheSystem();
+  app::StartApplication(argc, argv);
   return cli::Run(argc, argv, cli::module::Name, cli::module::XML, Segment);
 }

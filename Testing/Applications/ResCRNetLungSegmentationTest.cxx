@@ -1,5 +1,6 @@
 // Runs the built segmentation, evaluation and training modules on small synthetic data: outputs, geometry, return
 // parameters and the handling of bad input.
+#include "ResCRNetTestData.h"
 #include "RunProgram.h"
 
 #include "rescrnet/ModelFile.h"
@@ -68,24 +69,6 @@ Read(const std::filesystem::path & path)
   return reader->GetOutput();
 }
 
-// A small randomly initialised lung model at a 48 x 40 grid.
-std::filesystem::path
-TinyModel(const std::filesystem::path & dir)
-{
-  torch::manual_seed(3);
-  rescrnet::NetworkConfig c = rescrnet::NetworkConfig::LungDefault();
-  c.convResBlocks = 1;
-  c.filters = 4;
-  c.blockDropout = { 0.05, 0.0 };
-  rescrnet::ModelInfo info;
-  info.architecture = c;
-  info.input.width = 48;
-  info.input.height = 40;
-  const auto path = dir / "tiny.rcn";
-  rescrnet::SaveModel(path.string(), rescrnet::ResCRNet(c), info);
-  return path;
-}
-
 bool
 OneLine(const std::string & s)
 {
@@ -96,7 +79,7 @@ OneLine(const std::string & s)
 TEST(ResCRNetLungSegmentation, KeepsTheGeometryOfA3DSingleSliceImage)
 {
   const auto               dir = TemporaryDirectory();
-  const auto               model = TinyModel(dir);
+  const auto               model = WriteTinyLungModel(dir);
   auto                     image = Phantom<FloatImage3>(70, 60);
   FloatImage3::SpacingType spacing;
   spacing[0] = 0.7;
@@ -149,7 +132,7 @@ TEST(ResCRNetLungSegmentation, KeepsTheGeometryOfA3DSingleSliceImage)
 TEST(ResCRNetLungSegmentation, ReferenceMaskGivesMetricsAndFoldersGiveACSV)
 {
   const auto dir = TemporaryDirectory();
-  const auto model = TinyModel(dir);
+  const auto model = WriteTinyLungModel(dir);
   std::filesystem::create_directories(dir / "in");
   Write(Phantom<LabelImage2>(64, 64).GetPointer(), dir / "in" / "a.png");
   Write(Phantom<FloatImage2>(80, 72).GetPointer(), dir / "in" / "b.nrrd");
@@ -184,7 +167,7 @@ TEST(ResCRNetLungSegmentation, ReferenceMaskGivesMetricsAndFoldersGiveACSV)
 TEST(ResCRNetLungSegmentation, BadInputGivesOneLineAndNoOutput)
 {
   const auto dir = TemporaryDirectory();
-  const auto model = TinyModel(dir);
+  const auto model = WriteTinyLungModel(dir);
   Write(Phantom<LabelImage2>(64, 64).GetPointer(), dir / "cxr.png");
   Write(Phantom<LabelImage2>(1, 1).GetPointer(), dir / "tiny.png");
   Write(Phantom<LabelImage2>(32, 32, true).GetPointer(), dir / "small-mask.png");
@@ -228,7 +211,7 @@ TEST(ResCRNetLungSegmentation, BadInputGivesOneLineAndNoOutput)
 TEST(ResCRNetEvaluate, FolderModeWritesCSVAndSummary)
 {
   const auto dir = TemporaryDirectory();
-  const auto model = TinyModel(dir);
+  const auto model = WriteTinyLungModel(dir);
   std::filesystem::create_directories(dir / "images");
   std::filesystem::create_directories(dir / "masks");
   for (const char * name : { "p1.png", "p2.png" })

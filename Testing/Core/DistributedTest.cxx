@@ -6,6 +6,7 @@
 #include "rescrnet/Losses.h"
 #include "rescrnet/Trainer.h"
 
+#include "ResCRNetTestData.h"
 #include "ResCRNetTestSupport.h"
 
 #include <arpa/inet.h>
@@ -36,31 +37,14 @@ namespace
 TrainingData
 discs(int64_t n, int64_t size, uint64_t seed)
 {
-  torch::manual_seed(static_cast<int64_t>(seed));
-  TrainingData               d;
-  auto                       ys = torch::arange(size).view({ size, 1 }).to(torch::kFloat32);
-  auto                       xs = torch::arange(size).view({ 1, size }).to(torch::kFloat32);
-  std::vector<torch::Tensor> images, masks;
-  for (int64_t i = 0; i < n; ++i)
-  {
-    const double cy = 6 + (i * 7) % (size - 12), cx = 6 + (i * 5) % (size - 12);
-    auto         m = (((ys - cy).pow(2) + (xs - cx).pow(2)) < 25).to(torch::kFloat32);
-    images.push_back((0.2 + 0.6 * m + 0.1 * torch::rand({ size, size })).unsqueeze(0));
-    masks.push_back(torch::stack({ m, 1 - m }));
-    d.ids.push_back("disc" + std::to_string(i));
-  }
-  d.images = torch::stack(images);
-  d.masks = torch::stack(masks);
-  return d;
+  return rescrnet::testing::SyntheticDiscs(n, size, seed, "disc");
 }
 
 // A tiny network without dropout, so that the processes' random draws cannot differ.
 NetworkConfig
 tinyNetwork()
 {
-  NetworkConfig c = NetworkConfig::LungDefault();
-  c.convResBlocks = 1;
-  c.filters = 4;
+  NetworkConfig c = rescrnet::testing::TinyNetworkConfig();
   c.blockDropout = { 0.0, 0.0 };
   return c;
 }

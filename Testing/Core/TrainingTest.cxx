@@ -2,6 +2,7 @@
 #include "rescrnet/Losses.h"
 #include "rescrnet/Trainer.h"
 
+#include "ResCRNetTestData.h"
 #include "ResCRNetTestSupport.h"
 
 #include <fstream>
@@ -113,35 +114,12 @@ TEST(Augmentation, CanBeSwitchedOffAndFlipsAreExact)
 
 namespace
 {
+using rescrnet::testing::TinyNetworkConfig;
+
 TrainingData
 blobs(int64_t n, int64_t size, uint64_t seed)
 {
-  torch::manual_seed(static_cast<int64_t>(seed));
-  TrainingData               d;
-  auto                       ys = torch::arange(size).view({ size, 1 }).to(torch::kFloat32);
-  auto                       xs = torch::arange(size).view({ 1, size }).to(torch::kFloat32);
-  std::vector<torch::Tensor> images, masks;
-  for (int64_t i = 0; i < n; ++i)
-  {
-    const double cy = 6 + (i * 7) % (size - 12), cx = 6 + (i * 5) % (size - 12);
-    auto         m = (((ys - cy).pow(2) + (xs - cx).pow(2)) < 25).to(torch::kFloat32);
-    images.push_back((0.2 + 0.6 * m + 0.1 * torch::rand({ size, size })).unsqueeze(0));
-    masks.push_back(torch::stack({ m, 1 - m }));
-    d.ids.push_back("blob" + std::to_string(i));
-  }
-  d.images = torch::stack(images);
-  d.masks = torch::stack(masks);
-  return d;
-}
-
-NetworkConfig
-tinyNet()
-{
-  NetworkConfig c = NetworkConfig::LungDefault();
-  c.convResBlocks = 1;
-  c.filters = 4;
-  c.blockDropout = { 0.05, 0.0 };
-  return c;
+  return rescrnet::testing::SyntheticDiscs(n, size, seed, "blob");
 }
 
 TrainerConfig
@@ -165,21 +143,21 @@ TEST(Trainer, ResumedRunReproducesTheUninterruptedLossSequence)
   auto       val = blobs(3, 24, 2);
 
   torch::manual_seed(5);
-  Trainer whole(ResCRNet(tinyNet()), ModelInfo{}, tinyTraining(dir / "whole", 2));
+  Trainer whole(ResCRNet(TinyNetworkConfig()), ModelInfo{}, tinyTraining(dir / "whole", 2));
   whole.setTrainingData(train);
   whole.setValidationData(val);
   whole.run();
   ASSERT_EQ(whole.history().size(), 2u);
 
   torch::manual_seed(5);
-  Trainer first(ResCRNet(tinyNet()), ModelInfo{}, tinyTraining(dir / "split", 1));
+  Trainer first(ResCRNet(TinyNetworkConfig()), ModelInfo{}, tinyTraining(dir / "split", 1));
   first.setTrainingData(train);
   first.setValidationData(val);
   first.run();
   ASSERT_EQ(first.history().size(), 1u);
 
   torch::manual_seed(99); // a different initialisation: everything must come from the checkpoint
-  Trainer second(ResCRNet(tinyNet()), ModelInfo{}, tinyTraining(dir / "split", 2));
+  Trainer second(ResCRNet(TinyNetworkConfig()), ModelInfo{}, tinyTraining(dir / "split", 2));
   second.setTrainingData(train);
   second.setValidationData(val);
   ASSERT_TRUE(second.resume());
@@ -205,7 +183,7 @@ TEST(Trainer, LearnsASimpleSegmentation)
   c.augmentation = AugmentationConfig::None();
   c.learningRate = 1e-2;
   torch::manual_seed(1);
-  Trainer t(ResCRNet(tinyNet()), ModelInfo{}, c);
+  Trainer t(ResCRNet(TinyNetworkConfig()), ModelInfo{}, c);
   t.setTrainingData(train);
   t.setValidationData(train);
   t.run();
@@ -219,7 +197,7 @@ TEST(Trainer, TimeBudgetAndEarlyStopping)
   auto          train = blobs(6, 16, 4);
   TrainerConfig c = tinyTraining("", 50);
   c.maxMinutes = 1e-6;
-  Trainer budget(ResCRNet(tinyNet()), ModelInfo{}, c);
+  Trainer budget(ResCRNet(TinyNetworkConfig()), ModelInfo{}, c);
   budget.setTrainingData(train);
   budget.run();
   EXPECT_EQ(budget.stopReason(), "time budget");
@@ -228,7 +206,7 @@ TEST(Trainer, TimeBudgetAndEarlyStopping)
   c.maxMinutes = 0;
   c.earlyStoppingPatience = 1;
   c.earlyStoppingMinDelta = 10.0; // no epoch can improve by that much
-  Trainer early(ResCRNet(tinyNet()), ModelInfo{}, c);
+  Trainer early(ResCRNet(TinyNetworkConfig()), ModelInfo{}, c);
   early.setTrainingData(train);
   early.run();
   EXPECT_EQ(early.stopReason(), "early stopping");
@@ -238,7 +216,7 @@ TEST(Trainer, TimeBudgetAndEarlyStopping)
 
 TEST(Trainer, BatchNormRecalibrationMatchesBatchStatistics)
 {
-  NetworkConfig cfg = tinyNet();
+  NetworkConfig cfg = TinyNetworkConfig();
   cfg.blockDropout = { 0.0, 0.0 };
   ResCRNet net(cfg);
   {
@@ -271,7 +249,7 @@ TEST(Trainer, BatchNormRecalibrationMatchesBatchStatistics)
 
 TEST(Trainer, RejectsMismatchedData)
 {
-  Trainer      t(ResCRNet(tinyNet()), ModelInfo{}, tinyTraining("", 1));
+  Trainer      t(ResCRNet(TinyNetworkConfig()), ModelInfo{}, tinyTraining("", 1));
   TrainingData d = blobs(2, 16, 6);
   d.masks = d.masks.slice(1, 0, 1);
   EXPECT_THROW(t.setTrainingData(d), std::invalid_argument);

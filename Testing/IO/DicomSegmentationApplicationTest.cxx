@@ -1,9 +1,9 @@
 // ResCRNetLungSegmentation on DICOM input with --outputSEG: a synthetic MONOCHROME1 radiograph (always), and a real
 // chest CR from ../shared/dicom (skipped when absent); the SEG matches the label map and references the source.
+#include "ResCRNetTestData.h"
 #include "RunProgram.h"
 #include "SyntheticDicom.h"
 
-#include "rescrnet/ModelFile.h"
 #include "rescrnet/io/DicomRadiograph.h"
 #include "rescrnet/io/DicomSegmentation.h"
 
@@ -17,24 +17,6 @@ namespace
 {
 
 using LabelImage = itk::Image<unsigned char, 2>;
-
-// A small randomly initialised lung model at a 48 x 40 grid.
-std::filesystem::path
-TinyModel(const std::filesystem::path & dir)
-{
-  torch::manual_seed(3);
-  rescrnet::NetworkConfig c = rescrnet::NetworkConfig::LungDefault();
-  c.convResBlocks = 1;
-  c.filters = 4;
-  c.blockDropout = { 0.05, 0.0 };
-  rescrnet::ModelInfo info;
-  info.architecture = c;
-  info.input.width = 48;
-  info.input.height = 40;
-  const auto path = dir / "tiny.rcn";
-  rescrnet::SaveModel(path.string(), rescrnet::ResCRNet(c), info);
-  return path;
-}
 
 // Runs the module with --outputSEG (and --leftRight) and checks the SEG against the label map.
 void
@@ -81,7 +63,7 @@ SegmentAndCheck(const std::filesystem::path & model,
 TEST(ResCRNetLungSegmentationDicom, WritesASegForASyntheticRadiograph)
 {
   const auto          dir = TemporaryDirectory();
-  const auto          model = TinyModel(dir);
+  const auto          model = WriteTinyLungModel(dir);
   SyntheticRadiograph r;
   r.rows = 60;
   r.columns = 70;
@@ -99,13 +81,13 @@ TEST(ResCRNetLungSegmentationDicom, WritesASegForARealChestRadiograph)
 {
   RESCRNET_SHARED_OR_SKIP(input, "dicom/CR_chest_MONO1_10bit_ACRNEMA_CR-MONO1-10-chest.dcm");
   const auto dir = TemporaryDirectory();
-  SegmentAndCheck(TinyModel(dir), input, dir);
+  SegmentAndCheck(WriteTinyLungModel(dir), input, dir);
 }
 
 TEST(ResCRNetLungSegmentationDicom, RefusesSegForNonDicomInputAndUnusableDicom)
 {
   const auto dir = TemporaryDirectory();
-  const auto model = TinyModel(dir);
+  const auto model = WriteTinyLungModel(dir);
   auto       png = LabelImage::New();
   png->SetRegions(LabelImage::RegionType({ { 0, 0 } }, { { 64, 64 } }));
   png->Allocate(true);

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <sys/mman.h>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -100,6 +101,35 @@ biasVector(const torch::nn::Conv2dImpl & conv)
   }
   return torch::zeros({ conv.weight.size(0) }, torch::kDouble);
 }
+
+// A 1x1 convolution, and the batch norm after it when given, as one pointwise product (computed in double):
+// s (W x + b - mean) + beta with s = gamma / sqrt(var + eps).
+Pointwise
+foldPointwise(const torch::nn::Conv2dImpl & conv, const torch::nn::BatchNorm2dImpl * bn)
+{
+  auto w = pointwiseMatrix(conv);
+  auto b = biasVector(conv);
+  if (bn != nullptr)
+  {
+    const auto s = bn->weight.detach().to(torch::kDouble) /
+                   torch::sqrt(bn->running_var.detach().to(torch::kDouble) + bn->options.eps());
+    w = (w * s.unsqueeze(1)).contiguous();
+    b = (s * (b - bn->running_mean.detach().to(torch::kDouble)) + bn->bias.detach().to(torch::kDouble)).contiguous();
+  }
+  Pointwise p;
+  p.resize(w.size(1), w.size(0));
+  const auto wa = w.accessor<double, 2>();
+  const auto ba = b.accessor<double, 1>();
+  for (int64_t m = 0; m < p.M; ++m)
+  {
+    for (int64_t k = 0; k < p.K; ++k)
+    {
+      p.w[static_cast<size_t>(k * p.ld + m)] = static_cast<float>(wa[m][k]);
+    }
+    p.bias[static_cast<size_t>(m)] = static_cast<float>(ba[m]);
+  }
+  return p;
+}
 } // namespace
 
 struct FusedInference::Plan
@@ -109,13 +139,14 @@ struct FusedInference::Plan
     int64_t            k = 0, d = 0;
     std::vector<float> dw1, dw2; // [channels][k * k]
     Pointwise          pw1;      // K = block input channels, M = filters; branch BN folded in
-    Pointwise          pw2;      // K = block input channels (shortcut) + filters, M = filters; shortcut BN folded in
+    Pointwise          pw2;      // K = M = filters
   };
   struct Block
   {
     int64_t             inChannels = 0;
     bool                preActivation = false; // BN + LeakyReLU on the branch input (CONV RES); STEM: none
     Affine              pre;
+    Pointwise           shortcut; // K = block input channels, M = block channels; shortcut BN folded in
     std::vector<Branch> branches;
   };
   int64_t            inputChannels = 0, channels = 0, filters = 0, classes = 0, maxPad = 0;
@@ -184,33 +215,17 @@ FusedInference::reload(const ResCRNetImpl & network)
   {
     plan.maxPad = std::max(plan.maxPad, c.dilations[i] * (c.kernels[i] - 1) / 2);
   }
-  const int64_t F = c.filters;
   for (size_t b = 0; b < network.convBlocks->size(); ++b)
   {
     const auto & block = *network.convBlocks->ptr(b)->as<ConvResBlockImpl>();
     Plan::Block  pb;
     pb.inChannels = b == 0 ? c.inputChannels : plan.channels;
-    const int64_t K = pb.inChannels;
     pb.preActivation = !block.isStem;
     if (pb.preActivation)
     {
       pb.pre = foldBatchNorm(*block.preBn);
     }
-    const Affine sc = foldBatchNorm(*block.shortcutBn);
-    const auto   scW = pointwiseMatrix(*block.shortcut);
-    const auto   scB = biasVector(*block.shortcut);
-    const auto   scWa = scW.accessor<double, 2>();
-    const auto   scBa = scB.accessor<double, 1>();
-    const auto & scBn = *block.shortcutBn;
-    const auto   scMean = scBn.running_mean.detach().to(torch::kDouble);
-    const auto   scVar = scBn.running_var.detach().to(torch::kDouble);
-    const auto   scGamma = scBn.weight.detach().to(torch::kDouble);
-    const auto   scBeta = scBn.bias.detach().to(torch::kDouble);
-    const auto   scS = scGamma / torch::sqrt(scVar + scBn.options.eps());
-    const auto   scSa = scS.accessor<double, 1>();
-    const auto   scMa = scMean.accessor<double, 1>();
-    const auto   scBetaA = scBeta.accessor<double, 1>();
-    (void)sc;
+    pb.shortcut = foldPointwise(*block.shortcut, block.shortcutBn.get());
     for (size_t i = 0; i < block.branches->size(); ++i)
     {
       const auto & branch = *block.branches->ptr(i)->as<AtrousBranchImpl>();
@@ -219,65 +234,13 @@ FusedInference::reload(const ResCRNetImpl & network)
       pbr.d = c.dilations[i];
       pbr.dw1 = depthwiseWeights(*branch.sep1->depthwise);
       pbr.dw2 = depthwiseWeights(*branch.sep2->depthwise);
-      // First pointwise with the branch BN: s (W x + b - mean) + beta.
-      const auto & bn = *branch.bn;
-      const auto   s = (bn.weight.detach().to(torch::kDouble) /
-                      torch::sqrt(bn.running_var.detach().to(torch::kDouble) + bn.options.eps()))
-                       .contiguous();
-      const auto mean = bn.running_mean.detach().to(torch::kDouble).contiguous();
-      const auto beta = bn.bias.detach().to(torch::kDouble).contiguous();
-      const auto w1 = pointwiseMatrix(*branch.sep1->pointwise);
-      const auto b1 = biasVector(*branch.sep1->pointwise);
-      const auto w1a = w1.accessor<double, 2>();
-      const auto b1a = b1.accessor<double, 1>();
-      const auto sa = s.accessor<double, 1>();
-      const auto ma = mean.accessor<double, 1>();
-      const auto ba = beta.accessor<double, 1>();
-      pbr.pw1.resize(K, F);
-      for (int64_t m = 0; m < F; ++m)
-      {
-        for (int64_t k = 0; k < K; ++k)
-        {
-          pbr.pw1.w[static_cast<size_t>(k * pbr.pw1.ld + m)] = static_cast<float>(sa[m] * w1a[m][k]);
-        }
-        pbr.pw1.bias[static_cast<size_t>(m)] = static_cast<float>(sa[m] * (b1a[m] - ma[m]) + ba[m]);
-      }
-      // Output channels o = i F + m: shortcut (BN folded) over the block input, plus the second pointwise.
-      const auto w2 = pointwiseMatrix(*branch.sep2->pointwise);
-      const auto b2 = biasVector(*branch.sep2->pointwise);
-      const auto w2a = w2.accessor<double, 2>();
-      const auto b2a = b2.accessor<double, 1>();
-      pbr.pw2.resize(K + F, F);
-      for (int64_t m = 0; m < F; ++m)
-      {
-        const int64_t o = static_cast<int64_t>(i) * F + m;
-        for (int64_t k = 0; k < K; ++k)
-        {
-          pbr.pw2.w[static_cast<size_t>(k * pbr.pw2.ld + m)] = static_cast<float>(scSa[o] * scWa[o][k]);
-        }
-        for (int64_t k = 0; k < F; ++k)
-        {
-          pbr.pw2.w[static_cast<size_t>((K + k) * pbr.pw2.ld + m)] = static_cast<float>(w2a[m][k]);
-        }
-        pbr.pw2.bias[static_cast<size_t>(m)] = static_cast<float>(scSa[o] * (scBa[o] - scMa[o]) + scBetaA[o] + b2a[m]);
-      }
+      pbr.pw1 = foldPointwise(*branch.sep1->pointwise, branch.bn.get());
+      pbr.pw2 = foldPointwise(*branch.sep2->pointwise, nullptr);
       pb.branches.push_back(std::move(pbr));
     }
     plan.blocks.push_back(std::move(pb));
   }
-  const auto wh = pointwiseMatrix(*network.head);
-  const auto bh = biasVector(*network.head);
-  const auto wha = wh.accessor<double, 2>();
-  const auto bha = bh.accessor<double, 1>();
-  plan.head.resize(plan.channels, plan.classes);
-  for (int64_t m = 0; m < plan.classes; ++m)
-  {
-    for (int64_t k = 0; k < plan.channels; ++k)
-    {
-      plan.head.w[static_cast<size_t>(k * plan.head.ld + m)] = static_cast<float>(wha[m][k]);
-    }
-    plan.head.bias[static_cast<size_t>(m)] = static_cast<float>(bha[m]);
-  }
+  plan.head = foldPointwise(*network.head, nullptr);
   m_Plan = std::move(fresh);
 }
 
@@ -298,12 +261,25 @@ struct RowGroup
   int64_t y, n;
 };
 
+// Where a pointwise product goes: output planes (g.plane apart, channel 0 first), optionally added to what they hold
+// (the shortcut), optionally through LeakyReLU, and optionally also as LeakyReLU(scale v + shift) into second planes
+// (the next block's pre-activated input).
+struct Store
+{
+  float *       out = nullptr;
+  bool          accumulate = false;
+  bool          leaky = false;
+  float *       out2 = nullptr;
+  const float * scale2 = nullptr;
+  const float * shift2 = nullptr;
+};
+
 // One pass of a block (or the head): tasks are (branch, row group) pairs.
 struct PassArgs
 {
   const Geometry * g;
-  int              kind; // 1: depthwise -> pointwise -> LeakyReLU into U; 2: depthwise -> [shortcut | pointwise];
-                         // 3: head
+  int              kind; // 1: depthwise -> pointwise -> LeakyReLU into U (+ shortcut); 2: depthwise -> pointwise
+                         // added to the shortcut; 3: head
   float slope;
   // Per branch:
   struct BranchArgs
@@ -312,13 +288,11 @@ struct PassArgs
     const float *                 dw;   // [dwChannels][k k]
     const float *                 dwIn; // planes fed to the depthwise convolution
     int64_t                       dwChannels;
-    const float *                 shortcut; // kind 2: block input planes (K0 channels) or null
-    int64_t                       K0;
     const Pointwise *             pw;
-    float *                       out;    // output planes (pw->M channels)
-    float *                       out2;   // kind 2: pre-activated copy for the next block, or null
-    const float *                 scale2; // per output channel of out2
-    const float *                 shift2;
+    Store                         store;
+    const Pointwise *             shortcut; // pass 1, one branch: the block's 1x1 shortcut (else null)
+    const float *                 shortcutIn;
+    float *                       shortcutOut;
     const std::vector<RowGroup> * groups;
   };
   std::vector<BranchArgs>                          branches;
@@ -351,8 +325,10 @@ struct GemmBlocking<16>
   static constexpr int MT = 8, NV = 3;
 };
 
-// acc[m][v] += sum_k w[k ld + m] a[k aStride + v VW], k < K.
-template <int VW, int MT, int NV>
+// acc[m][v] += sum_k w[k ld + m] a[k aStride + v VW], k < K. Prefetch: also asks for the next tile's inputs (the
+// NV vectors after these, in every input channel), which come from as many planes as there are channels: more
+// concurrent streams than the hardware prefetchers follow.
+template <int VW, int MT, int NV, bool Prefetch>
 RESCRNET_DW_INLINE void
 gemmAccumulate(typename Vec<VW>::V (&acc)[MT][NV],
                const float * a,
@@ -365,11 +341,20 @@ gemmAccumulate(typename Vec<VW>::V (&acc)[MT][NV],
   using U = typename Vec<VW>::U;
   for (int64_t k = 0; k < K; ++k)
   {
+    const float * ak = a + k * aStride;
+    if constexpr (Prefetch)
+    {
+#  pragma GCC unroll 8
+      for (int64_t line = 0; line < NV * VW; line += 16)
+      {
+        __builtin_prefetch(ak + NV * VW + line);
+      }
+    }
     V in[NV];
 #  pragma GCC unroll 8
     for (int v = 0; v < NV; ++v)
     {
-      in[v] = RESCRNET_DW_LOAD(a + k * aStride + v * VW);
+      in[v] = RESCRNET_DW_LOAD(ak + v * VW);
     }
     const float * wk = w + k * ld;
 #  pragma GCC unroll 16
@@ -395,13 +380,33 @@ leakyRelu(typename Vec<VW>::V & v, float slope)
   v = v > s ? v : s;
 }
 
+// Register blocking of the depthwise tiles here: more rows than DepthwiseConv's (which also keeps the backward pass
+// in mind), so that each input row read from memory serves more output rows.
+template <int VW>
+struct FusedBlocking;
+template <>
+struct FusedBlocking<4>
+{
+  static constexpr int R = 2, B = 2;
+};
+template <>
+struct FusedBlocking<8>
+{
+  static constexpr int R = 4, B = 2;
+};
+template <>
+struct FusedBlocking<16>
+{
+  static constexpr int R = 8, B = 2;
+};
+
 // Depthwise rows of a group (n rows d apart from y) for channels [0, channels) into scratch[c][j][Wr].
 template <int VW, int K>
 RESCRNET_DW_INLINE void
 depthwiseGroup(const Geometry & g, const PassArgs::BranchArgs & a, const RowGroup & rg, float * scratch)
 {
-  constexpr int R = K > 1 ? ForwardBlocking<VW>::R : 1;
-  constexpr int B = ForwardBlocking<VW>::B;
+  constexpr int R = K > 1 ? FusedBlocking<VW>::R : 1;
+  constexpr int B = FusedBlocking<VW>::B;
   const int64_t k = a.k, d = a.d, pad = d * (k - 1) / 2, kk = k * k;
   const int64_t rowStep = d * g.S;
   for (int64_t c = 0; c < a.dwChannels; ++c)
@@ -442,26 +447,25 @@ depthwiseGroup(const Geometry & g, const PassArgs::BranchArgs & a, const RowGrou
   }
 }
 
-// Pointwise products of a group's rows; the epilogue stores into the output planes (and their pre-activated copies).
+// NV vectors of pixels at plane offset `offset`: out[m] = bias[m] (+ out[m]) + sum_k w[k][m] a[k], all m < pw.M.
 template <int VW, int NV>
 RESCRNET_DW_INLINE void
-pointwiseTile(const Geometry &             g,
-              const PassArgs::BranchArgs & a,
-              int                          kind,
-              float                        slope,
-              const float *                dwRows, // scratch + j Wr + x (channel stride n Wr)
-              int64_t                      dwStride,
-              int64_t                      y,
-              int64_t                      x)
+pointwiseTile(const Geometry &  g,
+              const float *     a,
+              int64_t           aStride,
+              const Pointwise & pw,
+              const Store &     st,
+              int64_t           offset,
+              float             slope,
+              bool              prefetch)
 {
   using V = typename Vec<VW>::V;
   using U = typename Vec<VW>::U;
-  constexpr int     MT = GemmBlocking<VW>::MT;
-  const Pointwise & pw = *a.pw;
-  const int64_t     rowOffset = (g.PH + y) * g.S + g.PX + x;
+  constexpr int MT = GemmBlocking<VW>::MT;
   for (int64_t m0 = 0; m0 < pw.M; m0 += MT)
   {
-    V acc[MT][NV];
+    const int64_t mEnd = std::min<int64_t>(MT, pw.M - m0);
+    V             acc[MT][NV];
 #  pragma GCC unroll 16
     for (int m = 0; m < MT; ++m)
     {
@@ -472,85 +476,125 @@ pointwiseTile(const Geometry &             g,
         acc[m][v] = b;
       }
     }
-    const float * w = pw.w.data() + m0;
-    int64_t       K0 = 0;
-    if (kind == 2)
+    if (st.accumulate)
     {
-      K0 = a.K0;
-      gemmAccumulate<VW, MT, NV>(acc, a.shortcut + rowOffset, g.plane, K0, w, pw.ld);
-    }
-    gemmAccumulate<VW, MT, NV>(acc, dwRows, dwStride, a.dwChannels, w + K0 * pw.ld, pw.ld);
-    const int64_t mEnd = std::min<int64_t>(MT, pw.M - m0);
-    for (int m = 0; m < mEnd; ++m)
-    {
-      float * o = a.out + (m0 + m) * g.plane + rowOffset;
-      if (kind == 1)
+      for (int m = 0; m < mEnd; ++m)
       {
+        const float * o = st.out + (m0 + m) * g.plane + offset;
+        for (int64_t line = 0; line < NV * VW; line += 16)
+        {
+          __builtin_prefetch(o + NV * VW + line);
+        }
 #  pragma GCC unroll 8
         for (int v = 0; v < NV; ++v)
         {
-          leakyRelu<VW>(acc[m][v], slope);
-          RESCRNET_DW_STORE(o + v * VW, acc[m][v]);
+          acc[m][v] += RESCRNET_DW_LOAD(o + v * VW);
         }
       }
-      else
+    }
+    if (m0 == 0 && prefetch)
+    {
+      gemmAccumulate<VW, MT, NV, true>(acc, a, aStride, pw.K, pw.w.data() + m0, pw.ld);
+    }
+    else
+    {
+      gemmAccumulate<VW, MT, NV, false>(acc, a, aStride, pw.K, pw.w.data() + m0, pw.ld);
+    }
+    for (int m = 0; m < mEnd; ++m)
+    {
+      float * o = st.out + (m0 + m) * g.plane + offset;
+      if (st.out2)
       {
+        float * o2 = st.out2 + (m0 + m) * g.plane + offset;
+        const V s = st.scale2[m0 + m] - V{};
+        const V t = st.shift2[m0 + m] - V{};
 #  pragma GCC unroll 8
         for (int v = 0; v < NV; ++v)
         {
-          RESCRNET_DW_STORE(o + v * VW, acc[m][v]);
+          V z = acc[m][v] * s + t;
+          leakyRelu<VW>(z, slope);
+          RESCRNET_DW_STORE(o2 + v * VW, z);
         }
-        if (a.out2)
-        {
-          float * o2 = a.out2 + (m0 + m) * g.plane + rowOffset;
-          const V s = a.scale2[m0 + m] - V{};
-          const V t = a.shift2[m0 + m] - V{};
+      }
 #  pragma GCC unroll 8
-          for (int v = 0; v < NV; ++v)
-          {
-            V z = acc[m][v] * s + t;
-            leakyRelu<VW>(z, slope);
-            RESCRNET_DW_STORE(o2 + v * VW, z);
-          }
+      for (int v = 0; v < NV; ++v)
+      {
+        if (st.leaky)
+        {
+          leakyRelu<VW>(acc[m][v], slope);
         }
+        RESCRNET_DW_STORE(o + v * VW, acc[m][v]);
       }
     }
   }
 }
 
+// The pointwise product for output row y; aRow: input channel 0 at x = 0 (channels aStride apart).
+template <int VW>
+RESCRNET_DW_INLINE void
+pointwiseRow(const Geometry &  g,
+             const float *     aRow,
+             int64_t           aStride,
+             const Pointwise & pw,
+             const Store &     st,
+             int64_t           y,
+             float             slope,
+             bool              prefetch)
+{
+  constexpr int NV = GemmBlocking<VW>::NV;
+  const int64_t row = (g.PH + y) * g.S + g.PX;
+  int64_t       x = 0;
+  for (; x + NV * VW <= g.Wr; x += NV * VW)
+  {
+    pointwiseTile<VW, NV>(g, aRow + x, aStride, pw, st, row + x, slope, prefetch);
+  }
+  for (; x < g.Wr; x += VW)
+  {
+    pointwiseTile<VW, 1>(g, aRow + x, aStride, pw, st, row + x, slope, false);
+  }
+  // Keep the planes' zero padding past W.
+  if (g.Wr > g.W)
+  {
+    for (int64_t m = 0; m < pw.M; ++m)
+    {
+      std::fill_n(st.out + m * g.plane + row + g.W, g.Wr - g.W, 0.0f);
+      if (st.out2)
+      {
+        std::fill_n(st.out2 + m * g.plane + row + g.W, g.Wr - g.W, 0.0f);
+      }
+    }
+  }
+}
+
+// One (branch, row group) task: the depthwise rows of all channels, then the pointwise product on them; in pass 1
+// the tasks of one branch also compute the shortcut of their rows (the block input through the 1x1 shortcut).
 template <int VW, int K>
 RESCRNET_DW_INLINE void
 blockTask(const PassArgs & p, const PassArgs::BranchArgs & a, const RowGroup & rg, float * scratch)
 {
   const Geometry & g = *p.g;
-  constexpr int    NV = GemmBlocking<VW>::NV;
   depthwiseGroup<VW, K>(g, a, rg, scratch);
-  const int64_t dwStride = rg.n * g.Wr;
   for (int64_t j = 0; j < rg.n; ++j)
   {
     const int64_t y = rg.y + j * a.d;
-    const float * rows = scratch + j * g.Wr;
-    int64_t       x = 0;
-    for (; x + NV * VW <= g.Wr; x += NV * VW)
+    pointwiseRow<VW>(g, scratch + j * g.Wr, rg.n * g.Wr, *a.pw, a.store, y, p.slope, false);
+  }
+  if (a.shortcut != nullptr)
+  {
+    Store st;
+    st.out = a.shortcutOut;
+    // Stage each input row (all channels) contiguously: one sequential stream per plane instead of one stream per
+    // channel inside the product.
+    float * staged = scratch + a.dwChannels * rg.n * g.Wr;
+    for (int64_t j = 0; j < rg.n; ++j)
     {
-      pointwiseTile<VW, NV>(g, a, p.kind, p.slope, rows + x, dwStride, y, x);
-    }
-    for (; x < g.Wr; x += VW)
-    {
-      pointwiseTile<VW, 1>(g, a, p.kind, p.slope, rows + x, dwStride, y, x);
-    }
-    // Keep the planes' zero padding past W.
-    if (g.Wr > g.W)
-    {
-      const int64_t tail = (g.PH + y) * g.S + g.PX + g.W;
-      for (int64_t m = 0; m < a.pw->M; ++m)
+      const int64_t y = rg.y + j * a.d;
+      const float * src = a.shortcutIn + (g.PH + y) * g.S + g.PX;
+      for (int64_t c = 0; c < a.shortcut->K; ++c)
       {
-        std::fill_n(a.out + m * g.plane + tail, g.Wr - g.W, 0.0f);
-        if (a.out2)
-        {
-          std::fill_n(a.out2 + m * g.plane + tail, g.Wr - g.W, 0.0f);
-        }
+        std::memcpy(staged + c * g.Wr, src + c * g.plane, static_cast<size_t>(g.Wr) * sizeof(float));
       }
+      pointwiseRow<VW>(g, staged, g.Wr, *a.shortcut, st, y, p.slope, false);
     }
   }
 }
@@ -575,7 +619,7 @@ headTask(const PassArgs & p, int64_t y, float * scratch)
       {
         acc[m][0] = pw.bias[static_cast<size_t>(m0 + m)] - V{};
       }
-      gemmAccumulate<VW, MT, 1>(acc, p.headIn + rowOffset + x, g.plane, pw.K, pw.w.data() + m0, pw.ld);
+      gemmAccumulate<VW, MT, 1, true>(acc, p.headIn + rowOffset + x, g.plane, pw.K, pw.w.data() + m0, pw.ld);
       const int64_t mEnd = std::min<int64_t>(MT, pw.M - m0);
       for (int m = 0; m < mEnd; ++m)
       {
@@ -672,14 +716,14 @@ currentKernels()
 #  if defined(RESCRNET_DW_X86)
   if (name == "avx512")
   {
-    return { "avx512", 16, ForwardBlocking<16>::R, &runAvx512 };
+    return { "avx512", 16, FusedBlocking<16>::R, &runAvx512 };
   }
   if (name == "avx2")
   {
-    return { "avx2", 8, ForwardBlocking<8>::R, &runAvx2 };
+    return { "avx2", 8, FusedBlocking<8>::R, &runAvx2 };
   }
 #  endif
-  return { "generic", 4, ForwardBlocking<4>::R, &runGeneric };
+  return { "generic", 4, FusedBlocking<4>::R, &runGeneric };
 }
 #endif // RESCRNET_DW_VECTOR
 
@@ -746,13 +790,20 @@ FusedInference::forward(const torch::Tensor & images)
     ws.PX = roundUpTo(plan.maxPad, kAlign);
     ws.S = ws.PX + ws.Wr + roundUpTo(plan.maxPad, kAlign);
     ws.rows = H + 2 * ws.PH;
-    ws.plane = ws.rows * ws.S;
-    const size_t bytes = static_cast<size_t>(4 * maxChannels * ws.plane) * sizeof(float);
-    ws.memory = std::aligned_alloc(64, roundUpTo(static_cast<int64_t>(bytes), 64));
+    // Planes 64 bytes past a multiple of 4 KiB apart: the pointwise products read one row from each of up to 64
+    // planes at once, and a multiple of 4 KiB would put them all in the same few L1 cache sets.
+    ws.plane = roundUpTo(ws.rows * ws.S, 1024) + 16;
+    const size_t     bytes = static_cast<size_t>(4 * maxChannels * ws.plane) * sizeof(float);
+    constexpr size_t hugePage = size_t{ 2 } << 20;
+    ws.memory = std::aligned_alloc(hugePage, (bytes + hugePage - 1) / hugePage * hugePage);
     if (ws.memory == nullptr)
     {
       throw std::bad_alloc();
     }
+#  if defined(MADV_HUGEPAGE)
+    // Transparent huge pages where the system allows them on request: fewer TLB misses across the planes.
+    madvise(ws.memory, (bytes + hugePage - 1) / hugePage * hugePage, MADV_HUGEPAGE);
+#  endif
     float * base = static_cast<float *>(ws.memory);
     ws.x = base;
     ws.y = base + maxChannels * ws.plane;
@@ -791,7 +842,8 @@ FusedInference::forward(const torch::Tensor & images)
   // Per-thread scratch: the depthwise rows of one group for all channels, or the head's logits.
   const int     threads = std::max(1, at::get_num_threads());
   const int64_t scratchFloats =
-    std::max<int64_t>(maxChannels * 4 * g.Wr, roundUpTo(plan.classes, kChannelAlign) * g.Wr) + kAlign;
+    std::max<int64_t>(maxChannels * (FusedBlocking<16>::R + 1) * g.Wr, roundUpTo(plan.classes, kChannelAlign) * g.Wr) +
+    kAlign;
   std::vector<float> scratch(static_cast<size_t>(threads * scratchFloats + kAlign));
   float * scratchBase = reinterpret_cast<float *>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) / 64 * 64);
 
@@ -837,9 +889,19 @@ FusedInference::forward(const torch::Tensor & images)
       PassArgs p2 = p1;
       p2.kind = 2;
       size_t maxGroups = 0;
+      // The branch with the smallest kernel (the cheapest tasks) also computes the shortcut in pass 1.
+      size_t shortcutBranch = 0;
+      for (size_t i = 1; i < block.branches.size(); ++i)
+      {
+        if (block.branches[i].k < block.branches[shortcutBranch].k)
+        {
+          shortcutBranch = i;
+        }
+      }
       for (size_t i = 0; i < block.branches.size(); ++i)
       {
         const Plan::Branch & br = block.branches[i];
+        const int64_t        first = static_cast<int64_t>(i) * plan.filters; // first channel of the branch
         PassArgs::BranchArgs a{};
         a.k = br.k;
         a.d = br.d;
@@ -849,22 +911,30 @@ FusedInference::forward(const torch::Tensor & images)
         a.dwIn = block.preActivation ? ws.x0 : x;
         a.dwChannels = block.inChannels;
         a.pw = &br.pw1;
-        a.out = ws.u + static_cast<int64_t>(i) * plan.filters * g.plane;
+        a.store.out = ws.u + first * g.plane;
+        a.store.leaky = true;
+        if (i == shortcutBranch)
+        {
+          a.shortcut = &block.shortcut;
+          a.shortcutIn = x;
+          a.shortcutOut = yb;
+        }
         p1.branches.push_back(a);
-        // Pass 2: U -> depthwise -> [shortcut over the block input | pointwise] -> block output planes of branch i.
+        // Pass 2: U -> depthwise -> pointwise, added to the shortcut in the block output planes of branch i.
         PassArgs::BranchArgs a2 = a;
+        a2.shortcut = nullptr;
         a2.dw = br.dw2.data();
-        a2.dwIn = a.out;
+        a2.dwIn = a.store.out;
         a2.dwChannels = plan.filters;
-        a2.shortcut = x;
-        a2.K0 = block.inChannels;
         a2.pw = &br.pw2;
-        a2.out = yb + static_cast<int64_t>(i) * plan.filters * g.plane;
+        a2.store = Store{};
+        a2.store.out = yb + first * g.plane;
+        a2.store.accumulate = true;
         if (next != nullptr && next->preActivation)
         {
-          a2.out2 = ws.x0 + static_cast<int64_t>(i) * plan.filters * g.plane;
-          a2.scale2 = next->pre.scale.data() + i * static_cast<size_t>(plan.filters);
-          a2.shift2 = next->pre.shift.data() + i * static_cast<size_t>(plan.filters);
+          a2.store.out2 = ws.x0 + first * g.plane;
+          a2.store.scale2 = next->pre.scale.data() + first;
+          a2.store.shift2 = next->pre.shift.data() + first;
         }
         p2.branches.push_back(a2);
       }

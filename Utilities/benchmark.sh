@@ -14,5 +14,5 @@ if [ -z "$model" ]; then
     "$shared/models/cxr-net/model_16F_5R1_0R2_2020-10-02_13_50_weights.h5" "$model" > /dev/null; }
 fi
 uptime
-build/bin/ResCRNetBenchmark "$model" --threads-list 1,2 --pytorch Utilities/Benchmarks/pytorch_eager.py \
+build/bin/ResCRNetBenchmark "$model" --threads-list 1,2 --repeats 5 --pytorch Utilities/Benchmarks/pytorch_eager.py \
   --json benchmark.json

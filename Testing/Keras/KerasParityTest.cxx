@@ -62,7 +62,7 @@ TEST_P(JmsSoftmaxParity, MatchesReferenceWithin1e4)
   const std::string id = GetParam();
   const auto        input = readRaw(refDir / (id + "_input_1x300x340_f32.raw"), { 1, 1, 300, 340 });
   const auto        expected = readRaw(refDir / (id + "_jms_softmax_2x300x340_f32.raw"), { 1, 2, 300, 340 });
-  Predictor         predictor(jms(weights).network, 2);
+  Predictor         predictor(jms(weights).network, 2); // the fused inference path
   const auto        probs = predictor.predict(input);
   const double      maxDiff = (probs - expected).abs().max().item<double>();
   const int64_t     maskMismatch = ((probs[0][0] > 0.5) != (expected[0][0] > 0.5)).sum().item<int64_t>();
@@ -77,6 +77,13 @@ TEST_P(JmsSoftmaxParity, MatchesReferenceWithin1e4)
                                                  { "CHNCXR_0004_0", 0.229679 },
                                                  { "CHNCXR_0334_1", 0.301416 } };
   EXPECT_NEAR(probs[0][0].mean().item<double>(), meanP0.at(id), 1e-5);
+  // The LibTorch modules (the training path) match too.
+  ResCRNet net = jms(weights).network;
+  net->eval();
+  torch::NoGradGuard noGrad;
+  const double       moduleDiff = (net->forward(input) - expected).abs().max().item<double>();
+  std::cout << id << ": modules, max |softmax - reference| = " << moduleDiff << std::endl;
+  EXPECT_LE(moduleDiff, 1e-4);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures,

@@ -1,16 +1,18 @@
-// Fused CPU inference for Res-CR-Net (no autograd, eval mode): the network is compiled into a few passes over
-// zero-padded planar feature maps, with
-//   - every batch norm folded away: the branch BN into the first separable convolution's pointwise weights, the
-//     shortcut BN into the 1x1 shortcut, and the next block's pre-activation BN (+ LeakyReLU) computed in the
-//     epilogue of the block that produces its input;
-//   - each depthwise dilated convolution fused with the pointwise 1x1 that follows it: rows are computed in groups
-//     of four (d rows apart, so that they share input rows) for all channels, and the pointwise product runs on
-//     them while they are in cache;
-//   - the 1x1 shortcut, the second pointwise convolution, the concatenation and the residual addition computed as
-//     one matrix product per branch (the concatenation only decides which output planes a branch writes);
-//   - no re-layouts: planes carry their own zero padding, so the dilated convolutions read them in place.
-// Results match the module's forward() to float rounding (about 1e-6). The LSTM RES head is not fused: Supports()
-// says whether a configuration can run here; Predictor falls back to the module otherwise.
+// Fused CPU inference for Res-CR-Net (no autograd, eval mode). Each block runs as two passes over zero-padded planar
+// feature maps, each pass a set of (branch, row group) tasks on LibTorch's thread pool:
+//   pass 1: depthwise dilated convolution of the branch input -> pointwise 1x1 with the branch batch norm folded in
+//           -> LeakyReLU, into the branch's intermediate planes; the tasks of the smallest-kernel branch also compute
+//           the 1x1 shortcut with its batch norm folded in, into the block output planes;
+//   pass 2: depthwise of the intermediates -> pointwise 1x1 added to the shortcut in the branch's output planes (the
+//           concatenation only decides which planes a branch writes), and the next block's pre-activation
+//           (batch norm + LeakyReLU) written alongside, so that no pass of its own is needed.
+// A row group is up to 8 rows (AVX-512; 4 or 2 with narrower vectors) d rows apart, so that they share input rows:
+// the depthwise rows of all channels are computed into a per-thread scratch and the pointwise product runs on them
+// while they are in cache. Planes carry their own zero padding, so the dilated convolutions read them in place
+// (no re-layouts). Results match the module's forward() to float rounding (a few 1e-6 on probabilities). The
+// LSTM RES head is not fused: Supports() says whether a configuration can run here; Predictor falls back to the
+// modules otherwise. Work buffers: 4 x (3 filters) planes of (H + 2 pad) x (W rounded up + 2 pad) floats, about
+// 100 MB at 340 x 300, kept between calls of the same size.
 #ifndef rescrnet_FusedInference_h
 #define rescrnet_FusedInference_h
 

@@ -216,3 +216,27 @@ TEST(FusedInference, RejectsWrongChannelCounts)
   EXPECT_THROW(fused.forward(torch::zeros({ 1, 3, 8, 8 })), c10::Error);
   EXPECT_THROW(fused.forward(torch::zeros({ 8, 8 })), c10::Error);
 }
+
+TEST(FusedInference, LargeInputsRunInExactTiles)
+{
+  NetworkConfig c = NetworkConfig::LungDefault();
+  c.convResBlocks = 1; // receptive radius: 2 blocks x 2 convolutions x 6 = 24 px, so that small tiles stay cheap
+  c.kernels = { 3, 5, 5 };
+  c.dilations = { 1, 2, 3 }; // widest padding 6
+  c.blockDropout = { 0.05, 0.0 };
+  ResCRNet       net = randomNetwork(c, 41);
+  FusedInference fused(*net);
+  EXPECT_EQ(fused.ReceptiveRadius(), 24);
+  torch::manual_seed(12);
+  const auto x = torch::randn({ 2, 1, 150, 170 });
+  const auto whole = fused.forward(x);
+  // A budget for 100 x 100 pixels, below the whole image's: tiles of 48 x 48 outputs with 24 px of context.
+  fused.setMaxWorkspaceBytes(fused.WorkspaceBytes(100, 100));
+  ASSERT_LT(fused.maxWorkspaceBytes(), fused.WorkspaceBytes(150, 170));
+  const auto tiled = fused.forward(x);
+  // The same arithmetic per output pixel, in every tile: bitwise equal to the single pass.
+  EXPECT_TRUE(torch::equal(tiled, whole)) << (tiled - whole).abs().max().item<double>();
+  EXPECT_LE(maxAbsDiff(tiled, moduleForward(net, x)), kTolerance);
+  // Without the margin the tiles would differ: the lung model's radius is 180 px.
+  EXPECT_EQ(FusedInference(*randomNetwork(NetworkConfig::LungDefault(), 1)).ReceptiveRadius(), 180);
+}

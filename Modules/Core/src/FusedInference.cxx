@@ -157,7 +157,8 @@ struct FusedInference::Plan
 
 struct FusedInference::Workspace
 {
-  int64_t H = -1, W = -1;
+  int64_t H = -1, W = -1, pad = -1, channels = -1; // the geometry the planes are laid out for
+  size_t  capacity = 0;                            // bytes allocated
   int64_t Wr = 0, S = 0, PH = 0, PX = 0, rows = 0, plane = 0;
   // Four sets of planes: block input, block output, branch input (pre-activated), branch intermediates.
   float * x = nullptr;
@@ -754,6 +755,45 @@ FusedInference::Isa()
 #endif
 }
 
+namespace
+{
+// Work buffer layout for an H x W input.
+struct Layout
+{
+  int64_t Wr, S, PH, PX, rows, plane;
+  size_t  bytes;
+};
+
+Layout
+layoutFor(int64_t H, int64_t W, int64_t maxPad, int64_t channels)
+{
+  Layout l{};
+  l.Wr = roundUpTo(W, kAlign);
+  l.PH = maxPad;
+  l.PX = roundUpTo(maxPad, kAlign);
+  l.S = l.PX + l.Wr + roundUpTo(maxPad, kAlign);
+  l.rows = H + 2 * l.PH;
+  // Planes 64 bytes past a multiple of 4 KiB apart: the pointwise products read one row from each of up to 64
+  // planes at once, and a multiple of 4 KiB would put them all in the same few L1 cache sets.
+  l.plane = roundUpTo(l.rows * l.S, 1024) + 16;
+  l.bytes = static_cast<size_t>(4 * channels * l.plane) * sizeof(float);
+  return l;
+}
+} // namespace
+
+int64_t
+FusedInference::ReceptiveRadius() const
+{
+  // Each block's widest branch chains two convolutions of radius maxPad; the head is 1x1.
+  return static_cast<int64_t>(m_Plan->blocks.size()) * 2 * m_Plan->maxPad;
+}
+
+size_t
+FusedInference::WorkspaceBytes(int64_t height, int64_t width) const
+{
+  return layoutFor(height, width, m_Plan->maxPad, std::max(m_Plan->channels, m_Plan->inputChannels)).bytes;
+}
+
 torch::Tensor
 FusedInference::forward(const torch::Tensor & images)
 {
@@ -765,51 +805,92 @@ FusedInference::forward(const torch::Tensor & images)
               " channel(s), got ",
               images.size(1));
   const int64_t B = images.size(0), H = images.size(2), W = images.size(3);
-  auto          input = images.to(torch::kFloat).contiguous();
   auto          output = torch::empty({ B, plan.classes, H, W }, torch::kFloat);
   if (B == 0 || H == 0 || W == 0)
   {
     return output;
   }
+  const auto input = images.to(torch::kFloat);
+  if (WorkspaceBytes(H, W) <= m_MaxWorkspaceBytes)
+  {
+    run(input.contiguous(), output);
+    return output;
+  }
+  // Overlapping tiles: a tile of T x T outputs is computed from its input with the receptive-field margin r on
+  // every side (clipped at the image's own borders, where the zero padding is the real one), so its outputs are
+  // exactly those of the whole image. T: the largest multiple of 16 whose work buffers fit the budget.
+  const int64_t r = ReceptiveRadius();
+  int64_t       T = 16;
+  while (WorkspaceBytes(std::min(H, T + 16 + 2 * r), std::min(W, T + 16 + 2 * r)) <= m_MaxWorkspaceBytes &&
+         (T < H || T < W))
+  {
+    T += 16;
+  }
+  for (int64_t ty = 0; ty < H; ty += T)
+  {
+    for (int64_t tx = 0; tx < W; tx += T)
+    {
+      const int64_t ty1 = std::min(H, ty + T), tx1 = std::min(W, tx + T);
+      const int64_t y0 = std::max<int64_t>(0, ty - r), y1 = std::min(H, ty1 + r);
+      const int64_t x0 = std::max<int64_t>(0, tx - r), x1 = std::min(W, tx1 + r);
+      auto          tileOut = torch::empty({ B, plan.classes, y1 - y0, x1 - x0 }, torch::kFloat);
+      run(input.slice(2, y0, y1).slice(3, x0, x1).contiguous(), tileOut);
+      output.slice(2, ty, ty1).slice(3, tx, tx1).copy_(tileOut.slice(2, ty - y0, ty1 - y0).slice(3, tx - x0, tx1 - x0));
+    }
+  }
+  return output;
+}
+
+void
+FusedInference::run(const torch::Tensor & input, torch::Tensor & output)
+{
+  const Plan &  plan = *m_Plan;
+  const int64_t B = input.size(0), H = input.size(2), W = input.size(3);
 #if !defined(RESCRNET_DW_VECTOR)
   throw std::runtime_error("FusedInference: not compiled in");
 #else
   const KernelSet isa = currentKernels();
 
-  // Work buffers: kept between calls of the same size.
+  // Work buffers: kept between calls (reallocated when a call needs more).
   Workspace &   ws = *m_Workspace;
   const int64_t maxChannels = std::max(plan.channels, plan.inputChannels);
-  if (ws.H != H || ws.W != W || ws.memory == nullptr)
+  if (ws.H != H || ws.W != W || ws.pad != plan.maxPad || ws.channels != maxChannels || ws.memory == nullptr)
   {
-    std::free(ws.memory);
-    ws.memory = nullptr;
+    const Layout l = layoutFor(H, W, plan.maxPad, maxChannels);
+    if (l.bytes > ws.capacity || ws.memory == nullptr)
+    {
+      std::free(ws.memory);
+      ws.memory = nullptr;
+      ws.capacity = 0;
+      constexpr size_t hugePage = size_t{ 2 } << 20;
+      const size_t     rounded = (l.bytes + hugePage - 1) / hugePage * hugePage;
+      ws.memory = std::aligned_alloc(hugePage, rounded);
+      if (ws.memory == nullptr)
+      {
+        throw std::bad_alloc();
+      }
+      ws.capacity = rounded;
+#  if defined(MADV_HUGEPAGE)
+      // Transparent huge pages where the system allows them on request: fewer TLB misses across the planes.
+      madvise(ws.memory, rounded, MADV_HUGEPAGE);
+#  endif
+    }
     ws.H = H;
     ws.W = W;
-    ws.Wr = roundUpTo(W, kAlign);
-    ws.PH = plan.maxPad;
-    ws.PX = roundUpTo(plan.maxPad, kAlign);
-    ws.S = ws.PX + ws.Wr + roundUpTo(plan.maxPad, kAlign);
-    ws.rows = H + 2 * ws.PH;
-    // Planes 64 bytes past a multiple of 4 KiB apart: the pointwise products read one row from each of up to 64
-    // planes at once, and a multiple of 4 KiB would put them all in the same few L1 cache sets.
-    ws.plane = roundUpTo(ws.rows * ws.S, 1024) + 16;
-    const size_t     bytes = static_cast<size_t>(4 * maxChannels * ws.plane) * sizeof(float);
-    constexpr size_t hugePage = size_t{ 2 } << 20;
-    ws.memory = std::aligned_alloc(hugePage, (bytes + hugePage - 1) / hugePage * hugePage);
-    if (ws.memory == nullptr)
-    {
-      throw std::bad_alloc();
-    }
-#  if defined(MADV_HUGEPAGE)
-    // Transparent huge pages where the system allows them on request: fewer TLB misses across the planes.
-    madvise(ws.memory, (bytes + hugePage - 1) / hugePage * hugePage, MADV_HUGEPAGE);
-#  endif
+    ws.pad = plan.maxPad;
+    ws.channels = maxChannels;
+    ws.Wr = l.Wr;
+    ws.PH = l.PH;
+    ws.PX = l.PX;
+    ws.S = l.S;
+    ws.rows = l.rows;
+    ws.plane = l.plane;
     float * base = static_cast<float *>(ws.memory);
     ws.x = base;
     ws.y = base + maxChannels * ws.plane;
     ws.x0 = base + 2 * maxChannels * ws.plane;
     ws.u = base + 3 * maxChannels * ws.plane;
-    // Zero the padding once (top and bottom rows, left and right margins); the interiors are always written.
+    // Zero the padding (top and bottom rows, left and right margins); the interiors are always written.
     at::parallel_for(0, 4 * maxChannels, 1, [&](int64_t b, int64_t e) {
       for (int64_t p = b; p < e; ++p)
       {
@@ -967,7 +1048,6 @@ FusedInference::forward(const torch::Tensor & images)
     ph.probabilities = output.data_ptr<float>() + n * plan.classes * H * W;
     runPass(ph, H);
   }
-  return output;
 #endif
 }
 

@@ -49,6 +49,26 @@ public:
   torch::Tensor
   forward(const torch::Tensor & images);
 
+  // Inputs whose work buffers would exceed this budget run in overlapping tiles with the receptive-field margin on
+  // every side, which gives the same values as one pass over the whole image (default 1 GiB; a 340 x 300 image
+  // needs about 100 MB, a 2000 x 2000 one about 3.3 GB in one piece).
+  void
+  setMaxWorkspaceBytes(size_t bytes)
+  {
+    m_MaxWorkspaceBytes = bytes;
+  }
+  size_t
+  maxWorkspaceBytes() const
+  {
+    return m_MaxWorkspaceBytes;
+  }
+  // Work buffer bytes for one H x W image in one piece.
+  size_t
+  WorkspaceBytes(int64_t height, int64_t width) const;
+  // Pixels of context on each side that an output depends on (180 for the lung model).
+  int64_t
+  ReceptiveRadius() const;
+
   // Instruction set of the kernels ("avx512", "avx2", "generic"), the one DepthwiseConv2d uses.
   static const char *
   Isa();
@@ -56,7 +76,12 @@ public:
   struct Plan; // folded weights, private
 
 private:
+  // One pass over whole images: input contiguous float [B, C, H, W], output [B, classes, H, W].
+  void
+  run(const torch::Tensor & input, torch::Tensor & output);
+
   std::unique_ptr<Plan> m_Plan;
+  size_t                m_MaxWorkspaceBytes{ size_t{ 1 } << 30 };
   struct Workspace;
   std::unique_ptr<Workspace> m_Workspace;
 };

@@ -76,7 +76,8 @@ Predictor::predict(const torch::Tensor & images) const
   {
     throw std::invalid_argument("empty image");
   }
-  if (m_Threads > 0)
+  // Only when it changes: LibTorch's set_num_threads also resizes its other thread pools, which costs milliseconds.
+  if (m_Threads > 0 && torch::get_num_threads() != m_Threads)
   {
     torch::set_num_threads(m_Threads);
   }

@@ -211,8 +211,7 @@ ResCRNetSegmentationImageFilter<TInputImage, TOutputImage>::GenerateData()
     }
     this->UpdateProgress(0.05f);
 
-    if (m_NumberOfThreads > 0 && m_Predictor->threads() <= 0 &&
-        torch::get_num_threads() != m_NumberOfThreads)
+    if (m_NumberOfThreads > 0 && m_Predictor->threads() <= 0 && torch::get_num_threads() != m_NumberOfThreads)
     {
       torch::set_num_threads(m_NumberOfThreads);
     }

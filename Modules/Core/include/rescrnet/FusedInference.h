@@ -11,8 +11,8 @@
 // while they are in cache. Planes carry their own zero padding, so the dilated convolutions read them in place
 // (no re-layouts). Results match the module's forward() to float rounding (a few 1e-6 on probabilities). The
 // LSTM RES head is not fused: Supports() says whether a configuration can run here; Predictor falls back to the
-// modules otherwise. Work buffers: 4 x (3 filters) planes of (H + 2 pad) x (W rounded up + 2 pad) floats, about
-// 100 MB at 340 x 300, kept between calls of the same size.
+// modules otherwise. Work buffers: 4 x (3 filters) planes of (H + 2 pad) x (W rounded up + 2 pad) floats, 93 MiB
+// at 340 x 300, kept between calls.
 #ifndef rescrnet_FusedInference_h
 #define rescrnet_FusedInference_h
 
@@ -51,7 +51,7 @@ public:
 
   // Inputs whose work buffers would exceed this budget run in overlapping tiles with the receptive-field margin on
   // every side, which gives the same values as one pass over the whole image (default 1 GiB; a 340 x 300 image
-  // needs about 100 MB, a 2000 x 2000 one about 3.3 GB in one piece).
+  // needs 93 MiB, a 2000 x 2000 one 3 GiB in one piece).
   void
   setMaxWorkspaceBytes(size_t bytes)
   {

@@ -159,7 +159,7 @@ struct FusedInference::Workspace
 {
   int64_t H = -1, W = -1, pad = -1, channels = -1; // the geometry the planes are laid out for
   size_t  capacity = 0;                            // bytes allocated
-  int64_t Wr = 0, S = 0, PH = 0, PX = 0, rows = 0, plane = 0;
+  int64_t Wr = 0, S = 0, PH = 0, PX = 0, plane = 0;
   // Four sets of planes: block input, block output, branch input (pre-activated), branch intermediates.
   float * x = nullptr;
   float * y = nullptr;
@@ -773,8 +773,7 @@ runAvx512(const PassArgs & p, int64_t t, float * s)
 struct KernelSet
 {
   const char * name;
-  int          vw;
-  int          rows; // rows per group (ForwardBlocking<VW>::R)
+  int          rows; // rows per group (FusedBlocking<VW>::R)
   void (*run)(const PassArgs &, int64_t, float *);
 };
 
@@ -785,14 +784,14 @@ currentKernels()
 #  if defined(RESCRNET_DW_X86)
   if (name == "avx512")
   {
-    return { "avx512", 16, FusedBlocking<16>::R, &runAvx512 };
+    return { "avx512", FusedBlocking<16>::R, &runAvx512 };
   }
   if (name == "avx2")
   {
-    return { "avx2", 8, FusedBlocking<8>::R, &runAvx2 };
+    return { "avx2", FusedBlocking<8>::R, &runAvx2 };
   }
 #  endif
-  return { "generic", 4, FusedBlocking<4>::R, &runGeneric };
+  return { "generic", FusedBlocking<4>::R, &runGeneric };
 }
 #endif // RESCRNET_DW_VECTOR
 
@@ -951,7 +950,6 @@ FusedInference::run(const torch::Tensor & input, torch::Tensor & output)
     ws.PH = l.PH;
     ws.PX = l.PX;
     ws.S = l.S;
-    ws.rows = l.rows;
     ws.plane = l.plane;
     float * base = static_cast<float *>(ws.memory);
     ws.x = base;

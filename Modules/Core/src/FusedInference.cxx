@@ -13,6 +13,7 @@
 #include <cstring>
 #include <sys/mman.h>
 #include <map>
+#include <utility>
 #include <stdexcept>
 #include <string>
 
@@ -56,15 +57,20 @@ struct Affine
   std::vector<float> scale, shift;
 };
 
+// Eval-mode batch norm as s x + t (double): s = gamma / sqrt(var + eps), t = beta - s mean.
+std::pair<torch::Tensor, torch::Tensor>
+batchNormScaleShift(const torch::nn::BatchNorm2dImpl & bn)
+{
+  const auto s =
+    bn.weight.detach().to(torch::kDouble) / torch::sqrt(bn.running_var.detach().to(torch::kDouble) + bn.options.eps());
+  const auto t = bn.bias.detach().to(torch::kDouble) - s * bn.running_mean.detach().to(torch::kDouble);
+  return { s.contiguous(), t.contiguous() };
+}
+
 Affine
 foldBatchNorm(const torch::nn::BatchNorm2dImpl & bn)
 {
-  const auto gamma = bn.weight.detach().to(torch::kDouble);
-  const auto beta = bn.bias.detach().to(torch::kDouble);
-  const auto mean = bn.running_mean.detach().to(torch::kDouble);
-  const auto var = bn.running_var.detach().to(torch::kDouble);
-  const auto s = gamma / torch::sqrt(var + bn.options.eps());
-  const auto t = beta - s * mean;
+  const auto [s, t] = batchNormScaleShift(bn);
   Affine     a;
   const auto sa = s.accessor<double, 1>();
   const auto ta = t.accessor<double, 1>();
@@ -111,10 +117,9 @@ foldPointwise(const torch::nn::Conv2dImpl & conv, const torch::nn::BatchNorm2dIm
   auto b = biasVector(conv);
   if (bn != nullptr)
   {
-    const auto s = bn->weight.detach().to(torch::kDouble) /
-                   torch::sqrt(bn->running_var.detach().to(torch::kDouble) + bn->options.eps());
+    const auto [s, t] = batchNormScaleShift(*bn);
     w = (w * s.unsqueeze(1)).contiguous();
-    b = (s * (b - bn->running_mean.detach().to(torch::kDouble)) + bn->bias.detach().to(torch::kDouble)).contiguous();
+    b = (s * b + t).contiguous();
   }
   Pointwise p;
   p.resize(w.size(1), w.size(0));
@@ -401,54 +406,6 @@ struct FusedBlocking<16>
   static constexpr int R = 8, B = 2;
 };
 
-// R output rows (rowStep apart in the input, outStride apart in the output) x BB vectors of a k x k dilated
-// correlation with compile-time K, taps summed in the same order as simd::forwardTile (ky, then kx) so that
-// results do not depend on the blocking. The kx loop is the outer one: one loop whose body keeps all R x BB
-// accumulators in registers (the row-outer order of forwardTile spills some of them at R = 8).
-template <int VW, int R, int BB, int K>
-RESCRNET_DW_INLINE void
-depthwiseTile(const float * in, int64_t rowStep, const float * w, int64_t d, float * out, int64_t outStride)
-{
-  using V = typename Vec<VW>::V;
-  using U = typename Vec<VW>::U;
-  V acc[R][BB] = {};
-  for (int64_t kx = 0; kx < K; ++kx)
-  {
-#  pragma GCC unroll 32
-    for (int m = 0; m < R + K - 1; ++m)
-    {
-      V s[BB];
-#  pragma GCC unroll 8
-      for (int b = 0; b < BB; ++b)
-      {
-        s[b] = RESCRNET_DW_LOAD(in + m * rowStep + kx * d + b * VW);
-      }
-#  pragma GCC unroll 16
-      for (int j = 0; j < R; ++j)
-      {
-        if (m - j >= 0 && m - j < K)
-        {
-          const V wv = w[(m - j) * K + kx] - V{};
-#  pragma GCC unroll 8
-          for (int b = 0; b < BB; ++b)
-          {
-            acc[j][b] += wv * s[b];
-          }
-        }
-      }
-    }
-  }
-#  pragma GCC unroll 16
-  for (int j = 0; j < R; ++j)
-  {
-#  pragma GCC unroll 8
-    for (int b = 0; b < BB; ++b)
-    {
-      RESCRNET_DW_STORE(out + j * outStride + b * VW, acc[j][b]);
-    }
-  }
-}
-
 // Depthwise rows of a group (n rows d apart from y) for channels [0, channels) into scratch[c][j][Wr].
 template <int VW, int K>
 RESCRNET_DW_INLINE void
@@ -463,54 +420,33 @@ depthwiseGroup(const Geometry & g, const PassArgs::BranchArgs & a, const RowGrou
     const float * plane = a.dwIn + c * g.plane;
     const float * w = a.dw + c * kk;
     float *       out = scratch + c * rg.n * g.Wr;
-    if constexpr (K > 1)
+    if (rg.n == R)
     {
-      // Compile-time kernels: all rows through depthwiseTile (one summation order whatever the group size).
-      if (rg.n == R)
+      const float * in = plane + (g.PH + rg.y - pad) * g.S + g.PX - pad;
+      int64_t       x = 0;
+      for (; x + B * VW <= g.Wr; x += B * VW)
       {
-        const float * in = plane + (g.PH + rg.y - pad) * g.S + g.PX - pad;
-        int64_t       x = 0;
-        for (; x + B * VW <= g.Wr; x += B * VW)
-        {
-          depthwiseTile<VW, R, B, K>(in + x, rowStep, w, d, out + x, g.Wr);
-        }
-        for (; x < g.Wr; x += VW)
-        {
-          depthwiseTile<VW, R, 1, K>(in + x, rowStep, w, d, out + x, g.Wr);
-        }
-        continue;
+        forwardTile<VW, R, B, K>(in + x, rowStep, w, k, d, out + x, g.Wr);
       }
-      for (int64_t j = 0; j < rg.n; ++j)
+      for (; x < g.Wr; x += VW)
       {
-        const float * in = plane + (g.PH + rg.y + j * d - pad) * g.S + g.PX - pad;
-        float *       o = out + j * g.Wr;
-        int64_t       x = 0;
-        for (; x + B * VW <= g.Wr; x += B * VW)
-        {
-          depthwiseTile<VW, 1, B, K>(in + x, rowStep, w, d, o + x, g.Wr);
-        }
-        for (; x < g.Wr; x += VW)
-        {
-          depthwiseTile<VW, 1, 1, K>(in + x, rowStep, w, d, o + x, g.Wr);
-        }
+        forwardTile<VW, R, 1, K>(in + x, rowStep, w, k, d, out + x, g.Wr);
       }
+      continue;
     }
-    else
+    // The group's last rows one at a time (same summation order per output as the R-row tiles).
+    for (int64_t j = 0; j < rg.n; ++j)
     {
-      // Other kernel sizes: one row at a time (R = 1).
-      for (int64_t j = 0; j < rg.n; ++j)
+      const float * in = plane + (g.PH + rg.y + j * d - pad) * g.S + g.PX - pad;
+      float *       o = out + j * g.Wr;
+      int64_t       x = 0;
+      for (; x + B * VW <= g.Wr; x += B * VW)
       {
-        const float * in = plane + (g.PH + rg.y + j * d - pad) * g.S + g.PX - pad;
-        float *       o = out + j * g.Wr;
-        int64_t       x = 0;
-        for (; x + B * VW <= g.Wr; x += B * VW)
-        {
-          forwardTile<VW, 1, B, 0>(in + x, rowStep, w, k, d, o + x, g.Wr);
-        }
-        for (; x < g.Wr; x += VW)
-        {
-          forwardTile<VW, 1, 1, 0>(in + x, rowStep, w, k, d, o + x, g.Wr);
-        }
+        forwardTile<VW, 1, B, K>(in + x, rowStep, w, k, d, o + x, g.Wr);
+      }
+      for (; x < g.Wr; x += VW)
+      {
+        forwardTile<VW, 1, 1, K>(in + x, rowStep, w, k, d, o + x, g.Wr);
       }
     }
   }

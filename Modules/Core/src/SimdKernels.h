@@ -78,8 +78,9 @@ struct ForwardBlocking<16>
 // Output rows j = 0..R-1 (out + j outStride), columns [0, BB VW), of the correlation with a k x k kernel:
 // out_j[x] = sum_ky sum_kx w[ky][kx] in_{j + ky}[x + kx d], where in_m = in + m rowStep are padded input rows (d rows
 // apart). Each loaded input vector feeds every output row that uses it. Every output sums its taps in the same order
-// (ky ascending, then kx ascending) whatever R, so results do not depend on the blocking. K > 0: k known at compile
-// time; K = 0: runtime k (R must be 1).
+// whatever R (kx ascending, then ky ascending for K > 0; ky, then kx for K = 0), so results do not depend on the
+// blocking. K > 0: k known at compile time, with the kx loop outermost: one loop whose body keeps all R x BB
+// accumulators in registers (a row-outer order made GCC spill some of them at R = 8); K = 0: runtime k (R must be 1).
 template <int VW, int R, int BB, int K>
 RESCRNET_DW_INLINE void
 forwardTile(const float * in,
@@ -96,35 +97,48 @@ forwardTile(const float * in,
   const int64_t k = K > 0 ? K : kRuntime;
   V             acc[R][BB] = {};
 
-  // Input rows m = 0 .. R + k - 2; row m serves output rows j with kernel rows m - j.
-#  pragma GCC unroll 16
-  for (int64_t m = 0; m < R + k - 1; ++m)
+  if constexpr (K > 0)
   {
-    const float * r = in + m * rowStep;
-    for (int64_t kx = 0; kx < k; ++kx)
+    for (int64_t kx = 0; kx < K; ++kx)
     {
-      V s[BB];
-#  pragma GCC unroll 16
-      for (int b = 0; b < BB; ++b)
+#  pragma GCC unroll 32
+      for (int m = 0; m < R + K - 1; ++m)
       {
-        s[b] = RESCRNET_DW_LOAD(r + kx * d + b * VW);
-        if constexpr (R > 1)
+        // Input row m serves output rows j with kernel rows m - j.
+        V s[BB];
+#  pragma GCC unroll 8
+        for (int b = 0; b < BB; ++b)
         {
-          RESCRNET_DW_IN_REGISTER(s[b]);
+          s[b] = RESCRNET_DW_LOAD(in + m * rowStep + kx * d + b * VW);
+        }
+#  pragma GCC unroll 16
+        for (int j = 0; j < R; ++j)
+        {
+          if (m - j >= 0 && m - j < K)
+          {
+            const V wv = w[(m - j) * K + kx] - V{}; // broadcast (x - 0 is exactly x, unlike 0 + x)
+#  pragma GCC unroll 8
+            for (int b = 0; b < BB; ++b)
+            {
+              acc[j][b] += wv * s[b];
+            }
+          }
         }
       }
-#  pragma GCC unroll 16
-      for (int j = 0; j < R; ++j)
+    }
+  }
+  else
+  {
+    // Runtime k, one output row (R = 1): ky, then kx.
+    for (int64_t ky = 0; ky < k; ++ky)
+    {
+      for (int64_t kx = 0; kx < k; ++kx)
       {
-        // Output row j uses input row m with kernel row m - j.
-        if (m - j >= 0 && m - j < k)
+        const V wv = w[ky * k + kx] - V{};
+#  pragma GCC unroll 8
+        for (int b = 0; b < BB; ++b)
         {
-          const V wv = w[(m - j) * k + kx] - V{}; // broadcast (x - 0 is exactly x, unlike 0 + x)
-#  pragma GCC unroll 16
-          for (int b = 0; b < BB; ++b)
-          {
-            acc[j][b] += wv * s[b];
-          }
+          acc[0][b] += wv * RESCRNET_DW_LOAD(in + ky * rowStep + kx * d + b * VW);
         }
       }
     }

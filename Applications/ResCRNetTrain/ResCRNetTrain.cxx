@@ -170,7 +170,7 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
 
   char host[256] = "unknown";
   ::gethostname(host, sizeof(host) - 1);
-  rescrnet::Json provenance = rescrnet::Json::object();
+  nlohmann::ordered_json provenance = nlohmann::ordered_json::object();
   provenance["by"] = "ITKResCRNet ResCRNetTrain " RESCRNET_PROJECT_VERSION;
   provenance["command"] = g_CommandLine;
   provenance["data"] = args.IsSet("split") ? args.GetString("split") : args.GetString("images");

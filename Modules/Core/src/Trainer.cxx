@@ -22,10 +22,12 @@ secondsSince(Clock::time_point t)
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-Json
+using json = nlohmann::ordered_json;
+
+json
 recordToJson(const EpochRecord & r)
 {
-  Json j = Json::object();
+  json j = json::object();
   j["epoch"] = r.epoch;
   j["loss"] = r.loss;
   j["tanimoto"] = r.tanimoto;
@@ -38,17 +40,17 @@ recordToJson(const EpochRecord & r)
 }
 
 EpochRecord
-recordFromJson(const Json & j)
+recordFromJson(const json & j)
 {
   EpochRecord r;
-  r.epoch = j.at("epoch").asInt();
-  r.loss = j.at("loss").asDouble();
-  r.tanimoto = j.at("tanimoto").asDouble();
-  r.valLoss = j.at("val_loss").asDouble();
-  r.valTanimoto = j.at("val_tanimoto").asDouble();
-  r.valDice = j.at("val_dice").asDouble();
-  r.seconds = j.at("seconds").asDouble();
-  r.learningRate = j.at("learning_rate").asDouble();
+  r.epoch = JsonInteger(j.at("epoch"));
+  r.loss = j.at("loss").get<double>();
+  r.tanimoto = j.at("tanimoto").get<double>();
+  r.valLoss = j.at("val_loss").get<double>();
+  r.valTanimoto = j.at("val_tanimoto").get<double>();
+  r.valDice = j.at("val_dice").get<double>();
+  r.seconds = j.at("seconds").get<double>();
+  r.learningRate = j.at("learning_rate").get<double>();
   return r;
 }
 
@@ -142,10 +144,10 @@ TrainingData::validate(const NetworkConfig & config, const std::string & what) c
                                 std::to_string(config.numClasses));
 }
 
-Json
+nlohmann::ordered_json
 TrainerConfig::toJson() const
 {
-  Json j = Json::object();
+  json j = json::object();
   j["epochs"] = epochs;
   j["batch_size"] = batchSize;
   j["learning_rate"] = learningRate;
@@ -153,10 +155,7 @@ TrainerConfig::toJson() const
   j["seed"] = static_cast<uint64_t>(seed);
   j["shuffle"] = shuffle;
   j["augmentation"] = augmentation.toJson();
-  Json drops = Json::array();
-  for (auto e : learningRateDropEpochs)
-    drops.push_back(Json(e));
-  j["learning_rate_drop_epochs"] = drops;
+  j["learning_rate_drop_epochs"] = learningRateDropEpochs;
   j["learning_rate_drop_factor"] = learningRateDropFactor;
   j["max_minutes"] = maxMinutes;
   j["early_stopping_patience"] = earlyStoppingPatience;
@@ -356,16 +355,16 @@ Trainer::saveCheckpoint() const
   const auto optTmp = (dir / "checkpoint-optimizer.pt.tmp").string();
   torch::save(*m_Optimizer, optTmp);
   std::filesystem::rename(optTmp, dir / "checkpoint-optimizer.pt");
-  Json state = Json::object();
+  json state = json::object();
   state["epoch"] = m_History.empty() ? int64_t{ 0 } : m_History.back().epoch;
   state["best_val_loss"] = m_BestValLoss;
   state["epochs_without_improvement"] = m_EpochsWithoutImprovement;
   state["config"] = m_Config.toJson();
-  Json hist = Json::array();
+  json hist = json::array();
   for (const auto & r : m_History)
     hist.push_back(recordToJson(r));
   state["history"] = hist;
-  writeTextAtomically(dir / "checkpoint.json", state.dump(1));
+  writeTextAtomically(dir / "checkpoint.json", DumpJson(state, 1));
 }
 
 bool
@@ -379,20 +378,21 @@ Trainer::resume()
   std::ifstream      in(dir / "checkpoint.json");
   std::ostringstream text;
   text << in.rdbuf();
-  const Json  state = Json::parse(text.str());
+  const json  state = ParseJson(text.str());
   LoadedModel saved = LoadModel((dir / "checkpoint.rcn").string());
   if (saved.info.architecture != m_Network->config())
     throw std::runtime_error("checkpoint in " + dir.string() + " is for another architecture");
-  const int64_t epoch = state.at("epoch").asInt();
-  if (saved.info.provenance.value("checkpoint_epoch", int64_t{ -1 }) != epoch)
+  const int64_t epoch = JsonInteger(state.at("epoch"));
+  const auto    savedEpoch = saved.info.provenance.find("checkpoint_epoch");
+  if (savedEpoch == saved.info.provenance.end() || JsonInteger(*savedEpoch) != epoch)
     throw std::runtime_error("checkpoint in " + dir.string() + " is inconsistent (model and state differ in epoch)");
   copyState(m_Network, saved.network);
   torch::load(*m_Optimizer, (dir / "checkpoint-optimizer.pt").string());
   m_History.clear();
-  for (const Json & r : state.at("history").asArray())
+  for (const json & r : state.at("history"))
     m_History.push_back(recordFromJson(r));
-  m_BestValLoss = state.at("best_val_loss").asDouble();
-  m_EpochsWithoutImprovement = state.at("epochs_without_improvement").asInt();
+  m_BestValLoss = state.at("best_val_loss").get<double>();
+  m_EpochsWithoutImprovement = JsonInteger(state.at("epochs_without_improvement"));
   if (std::filesystem::exists(dir / "best.rcn"))
     m_BestState = cloneState(LoadModel((dir / "best.rcn").string()).network);
   return true;

@@ -72,7 +72,7 @@ struct TrainerConfig
   // Processes training together (see above); worldSize 1: this process alone.
   DistributedConfig distributed;
 
-  Json
+  nlohmann::ordered_json
   toJson() const;
 };
 

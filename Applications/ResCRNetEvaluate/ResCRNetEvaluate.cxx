@@ -1,5 +1,5 @@
-// ResCRNetEvaluate --model FILE (--split CSV [--subset test] | --images DIR --masks DIR) [--output-csv F]
-//                  [--summary-json F] [--threads N] [--skipPostprocessing]
+// ResCRNetEvaluate --model FILE (--split CSV [--subset test] | --images DIR --masks DIR) [--outputCSV F]
+//                  [--summaryJson F] [--threads N] [--skipPostprocessing]
 // Runs the full lung pipeline on image/mask pairs and reports per-image metrics and a summary per source.
 #include "ResCRNetEvaluateXML.h"
 
@@ -105,7 +105,7 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
     throw std::runtime_error("give either --split CSV or --images DIR with --masks DIR");
   if (folderMode && !(args.IsSet("images") && args.IsSet("masks")))
     throw std::runtime_error("--images and --masks go together");
-  for (const char * out : { "outputCSV", "summaryJSON" })
+  for (const char * out : { "outputCSV", "summaryJson" })
   {
     const std::string p = args.GetString(out);
     if (!p.empty() && !fs::is_directory(fs::absolute(p).parent_path()))
@@ -185,8 +185,8 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
           << r.m.hausdorff95MM << ',' << r.m.meanSurfaceDistanceMM << ',' << r.seconds << "\n";
     WriteText(args.GetString("outputCSV"), csv.str());
   }
-  if (args.IsSet("summaryJSON"))
-    WriteText(args.GetString("summaryJSON"), rescrnet::DumpJson(summary, 2) + "\n");
+  if (args.IsSet("summaryJson"))
+    WriteText(args.GetString("summaryJson"), rescrnet::DumpJson(summary, 2) + "\n");
   returned.Set("imagesEvaluated", static_cast<int64_t>(rows.size()));
   returned.Set("diceMean", summary["overall"].at("dice_mean").get<double>());
   return EXIT_SUCCESS;

@@ -226,9 +226,9 @@ TEST(ResCRNetEvaluate, FolderModeWritesCSVAndSummary)
                               (dir / "images").string(),
                               "--masks",
                               (dir / "masks").string(),
-                              "--output-csv",
+                              "--outputCSV",
                               (dir / "e.csv").string(),
-                              "--summary-json",
+                              "--summaryJson",
                               (dir / "s.json").string() });
   ASSERT_EQ(r.exitCode, 0) << r.err;
   const auto summary = nlohmann::ordered_json::parse(ReadWholeFile(dir / "s.json"));

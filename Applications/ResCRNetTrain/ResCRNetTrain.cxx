@@ -2,13 +2,12 @@
 // Trains Res-CR-Net on image/mask pairs (a split CSV or folders); a thin wrapper over itk::ResCRNetTrainer.
 #include "ResCRNetTrainXML.h"
 
-#include "ResCRNetDataset.h"
-#include "ResCRNetLungPipeline.h"
 #include "ResCRNetTrainingCurve.h"
 
 #include "itkCommand.h"
-#include "itkImageFileReader.h"
 #include "itkResCRNetTrainer.h"
+#include "rescrnet/io/Dataset.h"
+#include "rescrnet/io/ImageFile.h"
 
 #include "rescrnet/cli/CommandLine.h"
 #include "rescrnet/cli/Progress.h"
@@ -23,6 +22,7 @@
 
 namespace cli = rescrnet::cli;
 namespace app = rescrnet::app;
+namespace io = rescrnet::io;
 namespace fs = std::filesystem;
 
 namespace
@@ -38,25 +38,15 @@ template <typename TImage>
 typename TImage::Pointer
 Read(const std::string & path)
 {
-  app::CheckImageFile(path);
-  auto reader = itk::ImageFileReader<TImage>::New();
-  reader->SetFileName(path);
-  try
-  {
-    reader->Update();
-  }
-  catch (const itk::ExceptionObject & e)
-  {
-    throw std::runtime_error("cannot read " + path + ": " + std::string(e.GetDescription()));
-  }
-  return reader->GetOutput();
+  io::CheckRadiographFile(path);
+  return io::ReadImage<TImage>(path);
 }
 
-std::vector<app::ImagePair>
+std::vector<io::ImagePair>
 Pairs(const cli::Arguments & args, bool validation)
 {
   if (args.IsSet("split"))
-    return app::ReadSplitPairs(args.GetString("split"), args.GetString(validation ? "valSubset" : "trainSubset"));
+    return io::ReadSplitPairs(args.GetString("split"), args.GetString(validation ? "valSubset" : "trainSubset"));
   const std::string images = args.GetString(validation ? "valImages" : "images");
   const std::string masks = args.GetString(validation ? "valMasks" : "masks");
   if (images.empty() && masks.empty() && validation)
@@ -64,7 +54,7 @@ Pairs(const cli::Arguments & args, bool validation)
   if (images.empty() || masks.empty())
     throw std::runtime_error(validation ? "--valImages and --valMasks go together"
                                         : "give --split CSV or --images DIR with --masks DIR");
-  return app::MatchFolderPairs(images, masks);
+  return io::MatchFolderPairs(images, masks);
 }
 
 std::string

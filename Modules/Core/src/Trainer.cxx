@@ -1,5 +1,7 @@
 #include "rescrnet/Trainer.h"
 
+#include "rescrnet/AtomicFile.h"
+#include "rescrnet/CsvTable.h"
 #include "rescrnet/Losses.h"
 
 #include <chrono>
@@ -52,19 +54,6 @@ recordFromJson(const json & j)
   r.seconds = j.at("seconds").get<double>();
   r.learningRate = j.at("learning_rate").get<double>();
   return r;
-}
-
-void
-writeTextAtomically(const std::filesystem::path & path, const std::string & text)
-{
-  const auto tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out)
-      throw std::runtime_error("cannot write " + path.string());
-  }
-  std::filesystem::rename(tmp, path);
 }
 
 std::vector<torch::Tensor>
@@ -352,9 +341,11 @@ Trainer::saveCheckpoint() const
   ModelInfo info = m_Info;
   info.provenance["checkpoint_epoch"] = m_History.empty() ? int64_t{ 0 } : m_History.back().epoch;
   SaveModel((dir / "checkpoint.rcn").string(), m_Network, info);
-  const auto optTmp = (dir / "checkpoint-optimizer.pt.tmp").string();
-  torch::save(*m_Optimizer, optTmp);
-  std::filesystem::rename(optTmp, dir / "checkpoint-optimizer.pt");
+  {
+    AtomicFile optimizerState((dir / "checkpoint-optimizer.pt").string());
+    torch::save(*m_Optimizer, optimizerState.TemporaryPath());
+    optimizerState.Commit();
+  }
   json state = json::object();
   state["epoch"] = m_History.empty() ? int64_t{ 0 } : m_History.back().epoch;
   state["best_val_loss"] = m_BestValLoss;
@@ -364,7 +355,7 @@ Trainer::saveCheckpoint() const
   for (const auto & r : m_History)
     hist.push_back(recordToJson(r));
   state["history"] = hist;
-  writeTextAtomically(dir / "checkpoint.json", DumpJson(state, 1));
+  WriteFileAtomically((dir / "checkpoint.json").string(), DumpJson(state, 1));
 }
 
 bool
@@ -644,25 +635,22 @@ Trainer::distributedStep(const std::vector<int64_t> & idx, int64_t epoch)
 void
 Trainer::WriteHistoryCsv(const std::vector<EpochRecord> & history, const std::string & path)
 {
-  std::ostringstream os;
-  os << "epoch,loss,tanimoto,val_loss,val_tanimoto,val_dice,seconds,learning_rate\n";
-  char line[512];
+  CsvTable   table({ "epoch", "loss", "tanimoto", "val_loss", "val_tanimoto", "val_dice", "seconds", "learning_rate" });
+  const auto fixed = [](const char * format, double value) {
+    char cell[64];
+    std::snprintf(cell, sizeof(cell), format, value);
+    return std::string(cell);
+  };
   for (const auto & r : history)
-  {
-    std::snprintf(line,
-                  sizeof(line),
-                  "%lld,%.6f,%.6f,%.6f,%.6f,%.6f,%.1f,%g\n",
-                  static_cast<long long>(r.epoch),
-                  r.loss,
-                  r.tanimoto,
-                  r.valLoss,
-                  r.valTanimoto,
-                  r.valDice,
-                  r.seconds,
-                  r.learningRate);
-    os << line;
-  }
-  writeTextAtomically(path, os.str());
+    table.AddRow({ std::to_string(r.epoch),
+                   fixed("%.6f", r.loss),
+                   fixed("%.6f", r.tanimoto),
+                   fixed("%.6f", r.valLoss),
+                   fixed("%.6f", r.valTanimoto),
+                   fixed("%.6f", r.valDice),
+                   fixed("%.1f", r.seconds),
+                   fixed("%g", r.learningRate) });
+  table.Write(path);
 }
 
 } // namespace rescrnet

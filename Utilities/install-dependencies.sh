@@ -12,7 +12,7 @@ packages=(
   libexpat1-dev libxml2-utils
   libhdf5-dev
   libgtest-dev libgmock-dev
-  nlohmann-json3-dev
+  nlohmann-json3-dev zlib1g-dev
   xvfb xauth libgl1-mesa-dri
 )
 

@@ -211,7 +211,7 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
                   r.seconds);
     std::cerr << (terminal ? "\r" : "") << line << std::endl;
     // The record so far, after every epoch, so that a long run can be watched.
-    rescrnet::Trainer::WriteHistoryCsv(trainer->GetHistory(), history);
+    rescrnet::WriteTrainingHistoryCsv(trainer->GetHistory(), history);
     app::WriteTrainingCurvePNG(trainer->GetHistory(), curve);
   };
   struct Lambda : itk::Command
@@ -262,7 +262,7 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
     return EXIT_SUCCESS;
   }
   trainer->GetModelOutput()->Write(output);
-  rescrnet::Trainer::WriteHistoryCsv(trainer->GetHistory(), history);
+  rescrnet::WriteTrainingHistoryCsv(trainer->GetHistory(), history);
   app::WriteTrainingCurvePNG(trainer->GetHistory(), curve);
 
   const auto & metrics = trainer->GetModelOutput()->GetInfo().metrics;

@@ -380,7 +380,7 @@ template <typename TImage, typename TLabelImage>
 void
 ResCRNetTrainer<TImage, TLabelImage>::WriteHistory(const std::string & fileName) const
 {
-  rescrnet::Trainer::WriteHistoryCsv(m_History, fileName);
+  rescrnet::WriteTrainingHistoryCsv(m_History, fileName);
 }
 
 template <typename TImage, typename TLabelImage>

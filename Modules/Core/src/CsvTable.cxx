@@ -13,7 +13,7 @@ CsvTable::CsvTable(std::vector<std::string> header)
 {}
 
 CsvTable &
-CsvTable::AddRow(std::vector<std::string> cells)
+CsvTable::addRow(std::vector<std::string> cells)
 {
   if (cells.size() > m_Header.size())
     throw std::invalid_argument("CSV record of " + std::to_string(cells.size()) + " cells for " +
@@ -24,7 +24,7 @@ CsvTable::AddRow(std::vector<std::string> cells)
 }
 
 std::string
-CsvTable::Quote(const std::string & cell)
+CsvTable::quote(const std::string & cell)
 {
   if (cell.find_first_of(",\"\r\n") == std::string::npos)
     return cell;
@@ -39,7 +39,7 @@ CsvTable::Quote(const std::string & cell)
 }
 
 std::string
-CsvTable::Number(double value, int precision)
+CsvTable::number(double value, int precision)
 {
   std::ostringstream s;
   s.imbue(std::locale::classic());
@@ -49,12 +49,12 @@ CsvTable::Number(double value, int precision)
 }
 
 std::string
-CsvTable::Text() const
+CsvTable::text() const
 {
   std::string out;
   const auto  record = [&out](const std::vector<std::string> & cells) {
     for (size_t i = 0; i < cells.size(); ++i)
-      out += (i ? "," : "") + Quote(cells[i]);
+      out += (i ? "," : "") + quote(cells[i]);
     out += '\n';
   };
   record(m_Header);
@@ -64,9 +64,9 @@ CsvTable::Text() const
 }
 
 void
-CsvTable::Write(const std::string & path) const
+CsvTable::write(const std::string & path) const
 {
-  WriteFileAtomically(path, Text());
+  WriteFileAtomically(path, text());
 }
 
 std::vector<std::vector<std::string>>

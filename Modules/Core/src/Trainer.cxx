@@ -343,8 +343,8 @@ Trainer::saveCheckpoint() const
   SaveModel((dir / "checkpoint.rcn").string(), m_Network, info);
   {
     AtomicFile optimizerState((dir / "checkpoint-optimizer.pt").string());
-    torch::save(*m_Optimizer, optimizerState.TemporaryPath());
-    optimizerState.Commit();
+    torch::save(*m_Optimizer, optimizerState.temporaryPath());
+    optimizerState.commit();
   }
   json state = json::object();
   state["epoch"] = m_History.empty() ? int64_t{ 0 } : m_History.back().epoch;
@@ -633,7 +633,13 @@ Trainer::distributedStep(const std::vector<int64_t> & idx, int64_t epoch)
 }
 
 void
-Trainer::WriteHistoryCsv(const std::vector<EpochRecord> & history, const std::string & path)
+Trainer::writeHistoryCsv(const std::string & path) const
+{
+  WriteTrainingHistoryCsv(m_History, path);
+}
+
+void
+WriteTrainingHistoryCsv(const std::vector<EpochRecord> & history, const std::string & path)
 {
   CsvTable   table({ "epoch", "loss", "tanimoto", "val_loss", "val_tanimoto", "val_dice", "seconds", "learning_rate" });
   const auto fixed = [](const char * format, double value) {
@@ -642,7 +648,7 @@ Trainer::WriteHistoryCsv(const std::vector<EpochRecord> & history, const std::st
     return std::string(cell);
   };
   for (const auto & r : history)
-    table.AddRow({ std::to_string(r.epoch),
+    table.addRow({ std::to_string(r.epoch),
                    fixed("%.6f", r.loss),
                    fixed("%.6f", r.tanimoto),
                    fixed("%.6f", r.valLoss),
@@ -650,7 +656,7 @@ Trainer::WriteHistoryCsv(const std::vector<EpochRecord> & history, const std::st
                    fixed("%.6f", r.valDice),
                    fixed("%.1f", r.seconds),
                    fixed("%g", r.learningRate) });
-  table.Write(path);
+  table.write(path);
 }
 
 } // namespace rescrnet

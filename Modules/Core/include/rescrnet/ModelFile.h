@@ -75,6 +75,7 @@ ReadModelInfo(const std::string & path);
 LoadedModel
 LoadModel(const std::string & path);
 
+// CRC-32 (zlib's) of `size` bytes, continuing from `crc`.
 uint32_t
 Crc32(const void * data, size_t size, uint32_t crc = 0);
 

@@ -151,14 +151,9 @@ public:
     return m_Config;
   }
 
+  // The history so far as WriteTrainingHistoryCsv writes it.
   void
-  writeHistoryCsv(const std::string & path) const
-  {
-    WriteHistoryCsv(m_History, path);
-  }
-  // epoch,loss,tanimoto,val_loss,val_tanimoto,val_dice,seconds,learning_rate (written atomically).
-  static void
-  WriteHistoryCsv(const std::vector<EpochRecord> & history, const std::string & path);
+  writeHistoryCsv(const std::string & path) const;
 
   // Recomputes batch-norm running statistics as a cumulative average over `batches` batches of `data`. With a
   // process group, the ranks take the batches in turn and average their statistics (all ranks end up with the
@@ -216,6 +211,10 @@ private:
   std::string                         m_StopReason;
   std::unique_ptr<ProcessGroup>       m_Group;
 };
+
+// epoch,loss,tanimoto,val_loss,val_tanimoto,val_dice,seconds,learning_rate, one row per epoch (written atomically).
+void
+WriteTrainingHistoryCsv(const std::vector<EpochRecord> & history, const std::string & path);
 
 } // namespace rescrnet
 

@@ -126,10 +126,10 @@ WriteImage(const TImage * image, const std::string & path, bool compress = true)
     AtomicFile file(path);
     auto       writer = itk::ImageFileWriter<TImage>::New();
     writer->SetInput(image);
-    writer->SetFileName(file.TemporaryPath());
+    writer->SetFileName(file.temporaryPath());
     writer->SetUseCompression(compress);
     writer->Update();
-    file.Commit();
+    file.commit();
   }
   catch (const itk::ExceptionObject & e)
   {

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs every Debian 12 package that ITKResCRNet's build, tests and tools need.
 # Idempotent: packages already present are skipped; `apt-get update` runs at most once per call.
 set -euo pipefail

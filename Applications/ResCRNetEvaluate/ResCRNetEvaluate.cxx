@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ResCRNetEvaluate --model FILE (--split CSV [--subset test] | --images DIR --masks DIR) [--outputCSV F]
 //                  [--summaryJson F] [--threads N] [--skipPostprocessing]
 // Runs the full lung pipeline on image/mask pairs and reports per-image metrics and a summary per source.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ResCRNetLungSegmentation [options] <input image or folder> <output label map or folder>
 // Segments the lungs on chest radiographs with Res-CR-Net (see the XML description for every option).
 #include "ResCRNetLungSegmentationXML.h"

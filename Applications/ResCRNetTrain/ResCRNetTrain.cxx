@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ResCRNetTrain [options] <output model file>
 // Trains Res-CR-Net on image/mask pairs (a split CSV or folders); a thin wrapper over itk::ResCRNetTrainer.
 #include "ResCRNetTrainXML.h"

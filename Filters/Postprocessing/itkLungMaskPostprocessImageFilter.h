@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lung probability on the network grid -> lung mask on the original image's grid.
 #ifndef itkLungMaskPostprocessImageFilter_h
 #define itkLungMaskPostprocessImageFilter_h

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #ifndef itkLungMaskPostprocessImageFilter_hxx
 #define itkLungMaskPostprocessImageFilter_hxx
 

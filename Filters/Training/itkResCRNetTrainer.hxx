@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #ifndef itkResCRNetTrainer_hxx
 #define itkResCRNetTrainer_hxx
 

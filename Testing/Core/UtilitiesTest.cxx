@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The file and text utilities: atomic writing, RFC 4180 CSV, one-line messages.
 #include "rescrnet/AtomicFile.h"
 #include "rescrnet/CsvTable.h"

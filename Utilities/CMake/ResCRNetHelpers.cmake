@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers shared by the project's CMake files.
 
 # -Wall -Wextra on the project's own targets (third-party headers are included as SYSTEM).

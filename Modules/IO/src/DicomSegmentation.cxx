@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/io/DicomSegmentation.h"
 
 #include "rescrnet/AtomicFile.h"

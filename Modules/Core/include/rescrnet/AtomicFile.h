@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The project's one way of writing a file: the content goes to a temporary file in the target's folder, is flushed
 // to disk, and is renamed over the target only when complete, so that a failed or interrupted run never leaves a
 // partial file behind (a full disk, a crash, a killed process). Model files, checkpoints, images, CSV and JSON

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CSV with RFC 4180's quoting: a cell holding a comma, a double quote, CR or LF is enclosed in double quotes, with its
 // quotes doubled, so that any file name or message survives a round trip. Records end in LF (the project's text files
 // and Unix tools expect it; RFC 4180 readers, Python's csv module and spreadsheets accept it); the reader takes LF and

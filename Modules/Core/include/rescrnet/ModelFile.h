@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The self-describing model file: one file with a JSON header (architecture, input grid and preprocessing, class
 // names, provenance, metrics, tensor table) followed by the raw float32 tensors (weights and batch-norm statistics).
 //

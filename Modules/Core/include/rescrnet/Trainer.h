@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Training of Res-CR-Net: weighted Tanimoto loss with contour weights, Adam, Keras batch-norm momentum, seeded
 // augmentation, deterministic data order, validation and a checkpoint each epoch, resume, best model by validation
 // loss, early stopping, a time budget and a CSV history. Data arrive as tensors (Filters/ turns images into them with

@@ -2,6 +2,7 @@
 #include "ResCRNetLungPipeline.h"
 
 #include "itkCXRLungSegmentationImageFilter.h"
+#include "itkLungMaskQualityCalculator.h"
 #include "itkLungSegmentationMetrics.h"
 #include "rescrnet/io/DicomSegmentation.h"
 #include "rescrnet/io/ImageFile.h"
@@ -162,6 +163,25 @@ CompareWithReference(const TLabelImage * labels, const TLabelImage * reference)
   return m;
 }
 
+template <typename TProbabilityImage, typename TLabelImage>
+QualityValues
+EstimateQuality(const TLabelImage * labels, const TProbabilityImage * probability, double threshold)
+{
+  auto quality = itk::LungMaskQualityCalculator<TProbabilityImage, TLabelImage>::New();
+  quality->SetLabelImage(labels);
+  quality->SetProbabilityImage(probability);
+  quality->SetThreshold(threshold);
+  quality->Compute();
+  QualityValues q;
+  q.score = quality->GetScore();
+  q.flags = quality->GetFlagsString();
+  const auto & names = quality->SignalNames();
+  const auto   values = quality->GetSignals();
+  for (size_t i = 0; i < names.size(); ++i)
+    q.signals.emplace_back(names[i], values[i]);
+  return q;
+}
+
 template <unsigned D>
 SegmentationResult
 RunPipeline(const std::shared_ptr<const Predictor> & predictor,
@@ -195,7 +215,7 @@ RunPipeline(const std::shared_ptr<const Predictor> & predictor,
   segment->SetNumberOfComponents(options.numberOfComponents);
   segment->SetSkipPostprocessing(options.skipPostprocessing);
   segment->SetLabelLeftRight(options.leftRight);
-  segment->SetGenerateProbabilityMap(!outputs.probability.empty());
+  segment->SetGenerateProbabilityMap(options.quality || !outputs.probability.empty());
   // The filter's progress (0..1) is the pipeline's from 0.05 (image read) to 0.9 (outputs written), in steps of at
   // least 1% (ITK's internal filters report hundreds of small, sometimes backward, steps).
   double                      reported = 0.05;
@@ -236,6 +256,8 @@ RunPipeline(const std::shared_ptr<const Predictor> & predictor,
   result.measures = MeasureLungs(labels.GetPointer(), options.leftRight);
   if (reference)
     result.metrics = CompareWithReference(labels.GetPointer(), reference.GetPointer());
+  if (options.quality)
+    result.quality = EstimateQuality(labels.GetPointer(), segment->GetProbabilityOutput(), options.threshold);
 
   if (!outputs.probability.empty())
     io::WriteImage(segment->GetProbabilityOutput(), outputs.probability);

@@ -31,6 +31,8 @@ struct PipelineOptions
   // Keep the resampling back onto the image grid and the threshold; skip component selection and hole filling.
   bool skipPostprocessing{ false };
   bool leftRight{ false };
+  // Estimate the mask's quality without a reference (itk::LungMaskQualityCalculator).
+  bool quality{ true };
 };
 
 struct LungMeasures
@@ -43,6 +45,15 @@ struct SegmentationMetricsValues
 {
   double dice{ 0 }, jaccard{ 0 }, precision{ 0 }, recall{ 0 }, f1{ 0 }, pixelAccuracy{ 0 };
   double hausdorffMM{ 0 }, hausdorff95MM{ 0 }, meanSurfaceDistanceMM{ 0 };
+};
+
+// The reference-free quality estimate of the mask: score in [0, 1] (estimated probability that Dice >= 0.90), the
+// flags (';'-separated, empty when none) and the signals behind them (name, value).
+struct QualityValues
+{
+  double                                        score{ 0 };
+  std::string                                   flags;
+  std::vector<std::pair<std::string, double>> signals;
 };
 
 struct OutputFiles
@@ -58,6 +69,7 @@ struct SegmentationResult
 {
   LungMeasures                             measures;
   std::optional<SegmentationMetricsValues> metrics;
+  std::optional<QualityValues>             quality;
   unsigned                                 dimension{ 2 };
   std::vector<uint64_t>                    size;
   std::vector<double>                      spacing;

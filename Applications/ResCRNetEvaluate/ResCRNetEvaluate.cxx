@@ -35,6 +35,7 @@ struct Row
 {
   Pair                           pair;
   app::SegmentationMetricsValues m;
+  app::QualityValues             quality;
   double                         seconds{ 0 };
 };
 
@@ -55,6 +56,26 @@ Median(std::vector<double> v)
   std::sort(v.begin(), v.end());
   const size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// The quality score is calibrated to tell masks with Dice below this from the rest.
+constexpr double QualityDiceLimit = 0.90;
+
+// Area under the ROC curve of the quality score for telling masks with Dice >= QualityDiceLimit (positives) from
+// those below (Mann-Whitney U, ties counted half); NaN when either class is empty.
+double
+QualityAuc(const std::vector<const Row *> & rows)
+{
+  std::vector<double> good, bad;
+  for (const Row * r : rows)
+    (r->m.dice >= QualityDiceLimit ? good : bad).push_back(r->quality.score);
+  if (good.empty() || bad.empty())
+    return std::nan("");
+  double u = 0;
+  for (double g : good)
+    for (double b : bad)
+      u += g > b ? 1.0 : (g == b ? 0.5 : 0.0);
+  return u / (static_cast<double>(good.size()) * static_cast<double>(bad.size()));
 }
 
 json
@@ -79,6 +100,12 @@ Summary(const std::vector<const Row *> & rows)
   j["precision_mean"] = Mean(prec);
   j["recall_mean"] = Mean(rec);
   j["hd95_mean_mm"] = Mean(hd95);
+  j["below_0.90"] = static_cast<int64_t>(std::count_if(rows.begin(), rows.end(), [](const Row * r) {
+    return r->m.dice < QualityDiceLimit;
+  }));
+  const double auc = QualityAuc(rows);
+  if (std::isfinite(auc))
+    j["quality_auc"] = auc;
   return j;
 }
 
@@ -114,7 +141,7 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
     const auto r = pipeline.Run(pairs[i].image, app::OutputFiles{}, pairs[i].mask, [&](double f) {
       cli::ReportProgress((static_cast<double>(i) + f) / static_cast<double>(pairs.size()));
     });
-    rows.push_back({ pairs[i], *r.metrics, r.seconds });
+    rows.push_back({ pairs[i], *r.metrics, r.quality.value_or(app::QualityValues{}), r.seconds });
     seconds += r.seconds;
     progress.Update(i + 1);
   }
@@ -156,24 +183,36 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
     printRow(name, source);
   printRow("overall", summary["overall"]);
   std::cout << std::setprecision(3) << summary["seconds_per_image"].get<double>() << " s per image" << std::endl;
+  const json & overall = summary["overall"];
+  if (overall.contains("quality_auc"))
+    std::cout << "Quality score: AUC " << overall.at("quality_auc").get<double>() << " for telling the "
+              << overall.at("below_0.90").get<int64_t>() << " masks with Dice < " << QualityDiceLimit
+              << " from the rest" << std::endl;
 
   if (args.IsSet("outputCSV"))
   {
     using rescrnet::CsvTable;
-    CsvTable csv({ "id",
-                   "source",
-                   "dice",
-                   "jaccard",
-                   "precision",
-                   "recall",
-                   "f1",
-                   "pixel_accuracy",
-                   "hausdorff_mm",
-                   "hd95_mm",
-                   "mean_surface_mm",
-                   "seconds" });
+    std::vector<std::string> header{ "id",
+                                     "source",
+                                     "dice",
+                                     "jaccard",
+                                     "precision",
+                                     "recall",
+                                     "f1",
+                                     "pixel_accuracy",
+                                     "hausdorff_mm",
+                                     "hd95_mm",
+                                     "mean_surface_mm",
+                                     "quality_score",
+                                     "quality_flags" };
+    if (!rows.empty())
+      for (const auto & signal : rows.front().quality.signals)
+        header.push_back("quality_" + signal.first);
+    header.push_back("seconds");
+    CsvTable csv(header);
     for (const auto & r : rows)
-      csv.addRow({ r.pair.id,
+    {
+      std::vector<std::string> cells{ r.pair.id,
                    r.pair.source,
                    CsvTable::number(r.m.dice),
                    CsvTable::number(r.m.jaccard),
@@ -184,7 +223,13 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
                    CsvTable::number(r.m.hausdorffMM),
                    CsvTable::number(r.m.hausdorff95MM),
                    CsvTable::number(r.m.meanSurfaceDistanceMM),
-                   CsvTable::number(r.seconds) });
+                   CsvTable::number(r.quality.score),
+                   r.quality.flags };
+      for (const auto & signal : r.quality.signals)
+        cells.push_back(CsvTable::number(signal.second));
+      cells.push_back(CsvTable::number(r.seconds));
+      csv.addRow(cells);
+    }
     csv.write(args.GetString("outputCSV"));
   }
   if (args.IsSet("summaryJson"))

@@ -22,6 +22,9 @@ namespace fs = std::filesystem;
 namespace
 {
 
+// Masks scoring below this are counted and named as worth a look (the flag "low_score" uses the same limit).
+constexpr double qualityWarning = 0.5;
+
 app::PipelineOptions
 Options(const cli::Arguments & args)
 {
@@ -66,10 +69,12 @@ SegmentFolder(const cli::Arguments & args, cli::ReturnParameters & returned, con
                              "total_area_mm2",
                              "right_pixels",
                              "left_pixels",
+                             "quality_score",
+                             "quality_flags",
                              "seconds",
                              "message" });
   cli::ConsoleProgress progress(images.size(), "img");
-  size_t               done = 0, failed = 0;
+  size_t               done = 0, failed = 0, lowQuality = 0;
   uint64_t             totalPixels = 0;
   double               totalArea = 0;
   for (const auto & image : images)
@@ -92,14 +97,18 @@ SegmentFolder(const cli::Arguments & args, cli::ReturnParameters & returned, con
                    CsvTable::number(r.measures.totalAreaMM2),
                    std::to_string(r.measures.rightPixels),
                    std::to_string(r.measures.leftPixels),
+                   r.quality ? CsvTable::number(r.quality->score) : std::string(),
+                   r.quality ? r.quality->flags : std::string(),
                    CsvTable::number(r.seconds) });
+      if (r.quality && r.quality->score < qualityWarning)
+        ++lowQuality;
       totalPixels += r.measures.totalPixels;
       totalArea += r.measures.totalAreaMM2;
     }
     catch (const std::exception & e)
     {
       ++failed;
-      csv.addRow({ image, "", "failed", "", "", "", "", "", e.what() });
+      csv.addRow({ image, "", "failed", "", "", "", "", "", "", "", e.what() });
       std::cerr << "ResCRNetLungSegmentation: " << e.what() << std::endl;
     }
     progress.Update(++done);
@@ -108,6 +117,9 @@ SegmentFolder(const cli::Arguments & args, cli::ReturnParameters & returned, con
   csv.write(csvPath);
   std::cout << "Segmented " << (done - failed) << " of " << images.size() << " images; results in " << csvPath
             << std::endl;
+  if (lowQuality > 0)
+    std::cout << lowQuality << " masks have a quality score below " << qualityWarning
+              << " (column quality_score of the results); review them first" << std::endl;
   returned.Set("imagesProcessed", static_cast<int64_t>(done - failed));
   returned.Set("totalLungPixels", static_cast<int64_t>(totalPixels));
   returned.Set("totalLungAreaMM2", totalArea);
@@ -145,6 +157,14 @@ Segment(const cli::Arguments & args, cli::ReturnParameters & returned)
   returned.Set("imagesProcessed", int64_t{ 1 });
   returned.Set("totalLungPixels", static_cast<int64_t>(r.measures.totalPixels));
   returned.Set("totalLungAreaMM2", r.measures.totalAreaMM2);
+  if (r.quality)
+  {
+    std::cout << "Quality score " << r.quality->score << " ("
+              << (r.quality->flags.empty() ? std::string("no flags") : "flags: " + r.quality->flags) << ")"
+              << std::endl;
+    returned.Set("qualityScore", r.quality->score);
+    returned.Set("qualityFlags", r.quality->flags);
+  }
   if (args.GetBool("leftRight"))
   {
     returned.Set("rightLungPixels", static_cast<int64_t>(r.measures.rightPixels));

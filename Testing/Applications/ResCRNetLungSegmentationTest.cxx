@@ -4,6 +4,7 @@
 #include "ResCRNetTestData.h"
 #include "RunProgram.h"
 
+#include "rescrnet/CsvTable.h"
 #include "rescrnet/ModelFile.h"
 #include "rescrnet/cli/CommandLine.h"
 
@@ -154,6 +155,12 @@ TEST(ResCRNetLungSegmentation, ReferenceMaskGivesMetricsAndFoldersGiveACSV)
   const double dice = std::stod(params.at("dice"));
   EXPECT_GE(dice, 0.0);
   EXPECT_LE(dice, 1.0);
+  // The reference-free quality estimate comes back as a score in [0, 1] and flags from the documented set.
+  ASSERT_TRUE(params.count("qualityScore"));
+  ASSERT_TRUE(params.count("qualityFlags"));
+  EXPECT_GE(std::stod(params.at("qualityScore")), 0.0);
+  EXPECT_LE(std::stod(params.at("qualityScore")), 1.0);
+  EXPECT_NE(one.out.find("Quality score"), std::string::npos) << one.out;
 
   const auto folder = RunProgram(ModulePath("ResCRNetLungSegmentation"),
                                  { "--model", model.string(), (dir / "in").string(), (dir / "out").string() });
@@ -163,6 +170,21 @@ TEST(ResCRNetLungSegmentation, ReferenceMaskGivesMetricsAndFoldersGiveACSV)
   const std::string csv = ReadWholeFile(dir / "out" / "results.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3) << csv;
   EXPECT_NE(csv.find(",ok,"), std::string::npos);
+  std::istringstream in(csv);
+  const auto         records = rescrnet::ReadCsvRecords(in);
+  ASSERT_EQ(records.size(), 3u);
+  const auto column = [&](const std::string & name) {
+    const auto it = std::find(records[0].begin(), records[0].end(), name);
+    return static_cast<size_t>(it - records[0].begin());
+  };
+  ASSERT_LT(column("quality_score"), records[0].size()) << csv;
+  ASSERT_LT(column("quality_flags"), records[0].size()) << csv;
+  for (size_t i = 1; i < records.size(); ++i)
+  {
+    const double score = std::stod(records[i].at(column("quality_score")));
+    EXPECT_GE(score, 0.0);
+    EXPECT_LE(score, 1.0);
+  }
 }
 
 TEST(ResCRNetLungSegmentation, BadInputGivesOneLineAndNoOutput)
@@ -237,8 +259,12 @@ TEST(ResCRNetEvaluate, FolderModeWritesCSVAndSummary)
   EXPECT_TRUE(summary.at("overall").contains("dice_median"));
   EXPECT_TRUE(summary.at("overall").contains("hd95_mean_mm"));
   EXPECT_EQ(summary.at("by_source").at("images").at("n"), 2);
+  EXPECT_TRUE(summary.at("overall").contains("below_0.90"));
   const std::string csv = ReadWholeFile(dir / "e.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3) << csv;
+  // The quality score and its signals sit beside the Dice, so that they can be compared and calibrated.
+  for (const char * column : { ",quality_score,", ",quality_flags,", ",quality_uncertain_fraction,", ",seconds" })
+    EXPECT_NE(csv.substr(0, csv.find('\n')).find(column), std::string::npos) << column << " in " << csv;
 
   const auto neither = RunProgram(ModulePath("ResCRNetEvaluate"), { "--model", model.string() });
   EXPECT_NE(neither.exitCode, 0);

@@ -10,6 +10,7 @@
 
 #include "../IO/SyntheticDicom.h"
 
+#include <vtkCallbackCommand.h>
 #include <vtkCommand.h>
 #include <vtkImageData.h>
 #include <vtkImageProperty.h>
@@ -277,6 +278,47 @@ TEST(Render, ViewerKeysAndProbe)
   EXPECT_NE(viewer.Message().find("missing.nrrd"), std::string::npos) << viewer.Message();
   EXPECT_TRUE(viewer.HandleKey("p"));
   EXPECT_EQ(viewer.Current(), 1u);
+}
+
+// The viewer's event loop: it opens a window on the (virtual) screen, takes keys from X and quits on 'q'.
+TEST(Render, ViewerEventLoop)
+{
+  RESCRNET_DISPLAY_OR_SKIP();
+  const auto dir = TemporaryDirectory();
+  Write(Phantom().GetPointer(), dir / "a.nrrd");
+  Write(PhantomProbability().GetPointer(), dir / "a_probability.nrrd");
+  viz::ViewerOptions options;
+  options.width = 400;
+  options.height = 333;
+  viz::InteractiveViewer viewer({ { (dir / "a.nrrd").string(), {}, {}, (dir / "a_probability.nrrd").string(), {}, {} } },
+                                options);
+  auto * rwi = viewer.Interactor();
+  // After the first render (in Run(), before the loop): a timer that sends a key as X delivers it ('m': probability
+  // off), then 'q'. (A StartEvent observer would replace the loop instead.)
+  auto rendered = vtkSmartPointer<vtkCallbackCommand>::New();
+  rendered->SetClientData(rwi);
+  rendered->SetCallback([](vtkObject *, unsigned long, void * interactor, void *) {
+    static bool once = false;
+    if (!once)
+      static_cast<vtkRenderWindowInteractor *>(interactor)->CreateOneShotTimer(50);
+    once = true;
+  });
+  viewer.Window()->AddObserver(vtkCommand::EndEvent, rendered);
+  auto timer = vtkSmartPointer<vtkCallbackCommand>::New();
+  timer->SetCallback([](vtkObject * caller, unsigned long, void *, void *) {
+    auto * interactor = static_cast<vtkRenderWindowInteractor *>(caller);
+    interactor->SetKeyEventInformation(0, 0, 'm', 1, "m");
+    interactor->InvokeEvent(vtkCommand::KeyPressEvent);
+    interactor->InvokeEvent(vtkCommand::CharEvent);
+    interactor->SetKeyEventInformation(0, 0, 'q', 1, "q");
+    interactor->InvokeEvent(vtkCommand::KeyPressEvent);
+    interactor->InvokeEvent(vtkCommand::CharEvent);
+  });
+  rwi->AddObserver(vtkCommand::TimerEvent, timer);
+  EXPECT_TRUE(viewer.Scene().Style().showProbability);
+  viewer.Run(); // returns on 'q'
+  EXPECT_FALSE(viewer.Scene().Style().showProbability);
+  EXPECT_EQ(viewer.Window()->GetSize()[0], 400);
 }
 
 TEST(Render, CornerTextShowsAreasDiceAndQuality)

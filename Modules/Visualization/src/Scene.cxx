@@ -70,6 +70,13 @@ struct Outline
   }
 };
 
+// A probability map replaces the lungs' fill (the two colourings would mix); the outlines stay.
+bool
+ShowsProbability(const ImageLayers & layers, const OverlayStyle & style)
+{
+  return layers.probability && style.showProbability;
+}
+
 vtkSmartPointer<vtkImageSlice>
 MakeSlice(int layer, bool nearest)
 {
@@ -138,12 +145,12 @@ struct RadiographScene::Internals
     probability->GetProperty()->UseLookupTableScalarRangeOn();
 
     bar->SetLookupTable(barTable);
-    bar->SetTitle("lung probability");
+    bar->SetTitle("P(lung)");
     bar->SetNumberOfLabels(3);
     bar->SetLabelFormat("%.1f");
-    bar->SetPosition(0.90, 0.15);
-    bar->SetWidth(0.08);
-    bar->SetHeight(0.7);
+    bar->SetPosition(0.86, 0.15);
+    bar->SetWidth(0.1);
+    bar->SetHeight(0.65);
     bar->UnconstrainedFontSizeOn();
     bar->GetTitleTextProperty()->SetFontSize(12);
     bar->GetLabelTextProperty()->SetFontSize(11);
@@ -171,7 +178,8 @@ struct RadiographScene::Internals
     labelTable->SetTableValue(2, palette::LeftLung.R(), palette::LeftLung.G(), palette::LeftLung.B(), labelAlpha(2));
     labelTable->Modified();
     fill->GetProperty()->SetOpacity(style.fillOpacity);
-    fill->SetVisibility(hasLabels && style.showOverlay && style.Fill() && style.fillOpacity > 0);
+    fill->SetVisibility(hasLabels && style.showOverlay && style.Fill() && style.fillOpacity > 0 &&
+                        !ShowsProbability(layers, style));
 
     for (int i = 0; i < 256; ++i)
     {
@@ -180,7 +188,7 @@ struct RadiographScene::Internals
       probabilityTable->SetTableValue(i, c.R(), c.G(), c.B(), std::min(1.0, 2.0 * t));
     }
     probabilityTable->Modified();
-    const bool showProbability = layers.probability && style.showProbability;
+    const bool showProbability = ShowsProbability(layers, style);
     probability->SetVisibility(showProbability);
     probability->GetProperty()->SetOpacity(style.probabilityOpacity);
     bar->SetVisibility(showProbability && style.showColourBar);
@@ -237,7 +245,9 @@ struct RadiographScene::Internals
       ll << (style.showOverlay ? ModeName(style.mode) : "overlay off");
       if (style.showOverlay && !(style.showRight && style.showLeft))
         ll << (style.showRight ? " (right only)" : style.showLeft ? " (left only)" : " (no lung)");
-      if (style.showOverlay && style.Fill())
+      if (ShowsProbability(layers, style))
+        ll << ", probability map";
+      else if (style.showOverlay && style.Fill())
         ll << ", fill " << Fixed(style.fillOpacity, 2);
     }
     corners = { ll.str(), probe, ul.str(), ur.str() };
@@ -517,7 +527,7 @@ FallbackOverlay(const ImageLayers & layers, const OverlayStyle & style)
     const auto   v = static_cast<unsigned char>(std::lround(255.0 * std::clamp(std::isfinite(t) ? t : 0.0, 0.0, 1.0)));
     rgb[i].Set(v, v, v);
   }
-  if (layers.probability && style.showProbability)
+  if (ShowsProbability(layers, style))
   {
     const float * p = layers.probability->GetBufferPointer();
     for (size_t i = 0; i < n; ++i)
@@ -532,7 +542,7 @@ FallbackOverlay(const ImageLayers & layers, const OverlayStyle & style)
   if (layers.labels)
   {
     const unsigned char * l = layers.labels->GetBufferPointer();
-    if (style.showOverlay && style.Fill() && style.fillOpacity > 0)
+    if (style.showOverlay && style.Fill() && style.fillOpacity > 0 && !ShowsProbability(layers, style))
       for (size_t i = 0; i < n; ++i)
         if (l[i] != 0 && style.ShowsLabel(l[i]))
           Blend(rgb[i], palette::Label(l[i]), style.fillOpacity);

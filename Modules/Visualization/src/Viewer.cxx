@@ -5,6 +5,7 @@
 #include "rescrnet/viz/Scene.h"
 
 #include <vtkCallbackCommand.h>
+#include <vtkGenericRenderWindowInteractor.h>
 #include <vtkImageData.h>
 #include <vtkImageProperty.h>
 #include <vtkInteractorStyleImage.h>
@@ -128,7 +129,12 @@ InteractiveViewer::InteractiveViewer(std::vector<LayerFiles> images, ViewerOptio
   in.window->SetSize(in.options.width, in.options.height);
   in.renderer = vtkSmartPointer<vtkRenderer>::New();
   in.window->AddRenderer(in.renderer);
-  in.interactor = vtkSmartPointer<vtkRenderWindowInteractor>::New();
+  // Off screen (tests): an interactor without X's event loop. (VTK 9.1's X interactors share a static list that
+  // its event loop walks; interactors that never ran must not be in it.)
+  if (in.options.offScreen)
+    in.interactor = vtkSmartPointer<vtkGenericRenderWindowInteractor>::New();
+  else
+    in.interactor = vtkSmartPointer<vtkRenderWindowInteractor>::New();
   in.interactor->SetRenderWindow(in.window);
   in.style = vtkSmartPointer<ViewerStyle>::New();
   in.style->Viewer = this;

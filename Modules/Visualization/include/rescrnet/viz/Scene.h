@@ -1,7 +1,8 @@
 // The VTK scene of one radiograph: a vtkImageStack of image layers (the grey radiograph with its window/level, the
 // probability map through viridis, the lung labels filled) plus the lung and reference outlines as lines
 // (vtkDiscreteFlyingEdges2D), a colour bar for the probability and the corner text. The grey layer is the stack's
-// active layer, so window/level interaction acts on the radiograph and never on the labels.
+// active layer, so window/level interaction acts on the radiograph and never on the labels. While a probability map
+// is shown, the lungs are outlined, not filled (the two colourings would mix).
 //
 // The same scene draws the interactive viewer, `--screenshot`, the cells of panels and contact sheets, and the
 // segmentation command's `--overlay` PNG (FallbackOverlay() draws the same picture with ITK where there is no

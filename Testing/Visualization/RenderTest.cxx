@@ -290,8 +290,8 @@ TEST(Render, ViewerEventLoop)
   viz::ViewerOptions options;
   options.width = 400;
   options.height = 333;
-  viz::InteractiveViewer viewer({ { (dir / "a.nrrd").string(), {}, {}, (dir / "a_probability.nrrd").string(), {}, {} } },
-                                options);
+  viz::InteractiveViewer viewer(
+    { { (dir / "a.nrrd").string(), {}, {}, (dir / "a_probability.nrrd").string(), {}, {} } }, options);
   auto * rwi = viewer.Interactor();
   // After the first render (in Run(), before the loop): a timer that sends a key as X delivers it ('m': probability
   // off), then 'q'. (A StartEvent observer would replace the loop instead.)

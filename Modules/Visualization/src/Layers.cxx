@@ -171,6 +171,31 @@ GeometryOf(const StoredImage<TPixel> & s, const DisplayOrientation & o)
   return g;
 }
 
+// A one-slice volume as a 2-D image sharing its pixels, with its 3-D geometry.
+template <typename TPixel>
+StoredImage<TPixel>
+FromMemory(const itk::Image<TPixel, 3> * volume)
+{
+  const auto size = volume->GetLargestPossibleRegion().GetSize();
+  if (size[2] != 1)
+    throw LayerError("a volume with " + std::to_string(size[2]) + " slices is not a radiograph");
+  StoredImage<TPixel> s;
+  s.image = itk::Image<TPixel, 2>::New();
+  typename itk::Image<TPixel, 2>::RegionType region;
+  region.SetSize({ { size[0], size[1] } });
+  s.image->SetRegions(region);
+  s.image->SetPixelContainer(const_cast<typename itk::Image<TPixel, 3>::PixelContainer *>(volume->GetPixelContainer()));
+  for (unsigned a = 0; a < 2; ++a)
+  {
+    s.spacing[a] = volume->GetSpacing()[a];
+    for (unsigned r = 0; r < 3; ++r)
+      s.columns[a][r] = volume->GetDirection()[r][a];
+  }
+  for (unsigned r = 0; r < 3; ++r)
+    s.origin[r] = volume->GetOrigin()[r];
+  return s;
+}
+
 template <typename TPixel>
 StoredImage<TPixel>
 FromMemory(const itk::Image<TPixel, 2> * image)
@@ -390,13 +415,16 @@ LoadLayers(const LayerFiles & files)
   return a.out;
 }
 
+namespace
+{
+template <unsigned D>
 ImageLayers
-MakeLayers(const GreyImage *    grey,
-           const LabelImage *   labels,
-           const LabelImage *   reference,
-           const GreyImage *    probability,
-           const Presentation * presentation,
-           const std::string &  name)
+MakeLayersOf(const itk::Image<float, D> *         grey,
+             const itk::Image<unsigned char, D> * labels,
+             const itk::Image<unsigned char, D> * reference,
+             const itk::Image<float, D> *         probability,
+             const Presentation *                 presentation,
+             const std::string &                  name)
 {
   if (!grey)
     throw LayerError("no radiograph to show");
@@ -406,23 +434,46 @@ MakeLayers(const GreyImage *    grey,
   a.out.presentation = presentation ? *presentation : PercentilePresentation(a.out.grey);
   if (labels)
   {
-    a.out.labels = a.Layer<unsigned char>(labels, "the label map");
+    a.out.labels = a.Layer<unsigned char>(FromMemory<unsigned char>(labels).image, "the label map");
     NormalizeLabels(a.out.labels, false);
     a.out.labels->SetSpacing(a.out.grey->GetSpacing());
   }
   if (reference)
   {
-    a.out.reference = a.Layer<unsigned char>(reference, "the reference mask");
+    a.out.reference = a.Layer<unsigned char>(FromMemory<unsigned char>(reference).image, "the reference mask");
     NormalizeLabels(a.out.reference, true);
     a.out.reference->SetSpacing(a.out.grey->GetSpacing());
   }
   if (probability)
   {
-    a.out.probability = a.Layer<float>(probability, "the probability map");
+    a.out.probability = a.Layer<float>(FromMemory<float>(probability).image, "the probability map");
     NormalizeProbability(a.out.probability);
     a.out.probability->SetSpacing(a.out.grey->GetSpacing());
   }
   return a.out;
+}
+} // namespace
+
+ImageLayers
+MakeLayers(const GreyImage *    grey,
+           const LabelImage *   labels,
+           const LabelImage *   reference,
+           const GreyImage *    probability,
+           const Presentation * presentation,
+           const std::string &  name)
+{
+  return MakeLayersOf<2>(grey, labels, reference, probability, presentation, name);
+}
+
+ImageLayers
+MakeLayers(const GreyVolume *   grey,
+           const LabelVolume *  labels,
+           const LabelVolume *  reference,
+           const GreyVolume *   probability,
+           const Presentation * presentation,
+           const std::string &  name)
+{
+  return MakeLayersOf<3>(grey, labels, reference, probability, presentation, name);
 }
 
 LungAreas

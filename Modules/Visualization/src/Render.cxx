@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <unistd.h>
 
 namespace rescrnet::viz
@@ -92,10 +93,21 @@ CanRender()
   const char * display = std::getenv("DISPLAY");
   if (!display || !*display)
     return false;
+  // The connection that answered stays open: closing it could leave the X server without clients, and an Xvfb
+  // started without -noreset then resets, refusing the connection VTK opens next (VTK aborts the process then).
+  static std::mutex           mutex;
+  static std::string          connected;
+  static Display *            kept = nullptr;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (kept && connected == display)
+    return true;
   Display * d = XOpenDisplay(display);
   if (!d)
     return false;
-  XCloseDisplay(d);
+  if (kept)
+    XCloseDisplay(kept);
+  kept = d;
+  connected = display;
   return true;
 }
 

@@ -82,6 +82,8 @@ MakeSlice(int layer, bool nearest)
 {
   auto slice = vtkSmartPointer<vtkImageSlice>::New();
   auto mapper = vtkSmartPointer<vtkImageSliceMapper>::New();
+  // The whole of the border pixels (VTK's default stops at their centres: half a pixel short on every side).
+  mapper->BorderOn();
   slice->SetMapper(mapper);
   slice->GetProperty()->SetLayerNumber(layer);
   if (nearest)
@@ -475,6 +477,19 @@ Blend(itk::RGBPixel<unsigned char> & p, Colour c, double alpha)
   p[2] = static_cast<unsigned char>(std::lround((1.0 - alpha) * p[2] + alpha * c.b));
 }
 
+// Another image object over the same pixels, with spacing 1.
+template <typename TImage>
+typename TImage::Pointer
+WithUnitSpacing(TImage * image)
+{
+  if (!image)
+    return nullptr;
+  auto out = TImage::New();
+  out->SetRegions(image->GetLargestPossibleRegion());
+  out->SetPixelContainer(image->GetPixelContainer());
+  return out;
+}
+
 // The band of pixels within `radius` of the boundary of `label`: inside pixels next to the outside and outside
 // pixels next to the inside, as a line of that width centred on the boundary covers them.
 LabelImage::Pointer
@@ -589,8 +604,14 @@ WriteOverlayPNG(const ImageLayers &  layers,
     WritePNG(FallbackOverlay(layers, s), path);
     return "itk";
   }
+  // The picture of the pixel grid, as the fallback draws it: unit spacing (the same pixels, no copy).
+  ImageLayers grid = layers;
+  grid.grey = WithUnitSpacing(layers.grey.GetPointer());
+  grid.labels = WithUnitSpacing(layers.labels.GetPointer());
+  grid.reference = WithUnitSpacing(layers.reference.GetPointer());
+  grid.probability = WithUnitSpacing(layers.probability.GetPointer());
   RadiographScene scene;
-  scene.SetLayers(layers);
+  scene.SetLayers(grid);
   scene.SetStyle(s);
   OffscreenWindow window;
   WritePNG(scene.Render(window, static_cast<int>(size[0]), static_cast<int>(size[1])), path);

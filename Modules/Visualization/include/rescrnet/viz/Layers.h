@@ -113,6 +113,17 @@ MakeLayers(const GreyImage *    grey,
            const Presentation * presentation = nullptr,
            const std::string &  name = std::string());
 
+// The same for one-slice volumes (how 3D Slicer passes radiographs), oriented by their 3-D direction.
+using GreyVolume = itk::Image<float, 3>;
+using LabelVolume = itk::Image<unsigned char, 3>;
+ImageLayers
+MakeLayers(const GreyVolume *   grey,
+           const LabelVolume *  labels,
+           const LabelVolume *  reference = nullptr,
+           const GreyVolume *   probability = nullptr,
+           const Presentation * presentation = nullptr,
+           const std::string &  name = std::string());
+
 // Window/level over the `low`..`high` quantiles of the finite pixel values (a sample of at most a million pixels).
 Presentation
 PercentilePresentation(const GreyImage * image, double low = 0.01, double high = 0.99);

@@ -184,6 +184,29 @@ TEST(ResCRNetLungSegmentation, OverlayWithAndWithoutDisplay)
   EXPECT_LT(difference / (3.0 * vtkPicture->GetPixelContainer()->Size()), 5.0) << "mean difference per channel";
 }
 
+// At a terminal: one progress line with the count, the rate and the ETA, no Slicer tags; through a pipe: the tags.
+TEST(ResCRNetLungSegmentation, ProgressLineAtATerminal)
+{
+  const auto dir = TemporaryDirectory();
+  const auto model = WriteTinyLungModel(dir);
+  std::filesystem::create_directories(dir / "in");
+  Write(Phantom<FloatImage2>(70, 60).GetPointer(), dir / "in" / "a.nrrd");
+  Write(Phantom<FloatImage2>(60, 70).GetPointer(), dir / "in" / "b.nrrd");
+  const auto terminal = RunInTerminal(ModulePath("ResCRNetLungSegmentation"),
+                                      { "--model", model.string(), (dir / "in").string(), (dir / "out1").string() });
+  ASSERT_EQ(terminal.exitCode, 0) << terminal.err;
+  EXPECT_EQ(terminal.out.find("<filter-"), std::string::npos) << terminal.out;
+  EXPECT_NE(terminal.out.find("100%  2/2 img"), std::string::npos) << terminal.out;
+  EXPECT_NE(terminal.out.find("img/s  ETA 00:00"), std::string::npos) << terminal.out;
+  EXPECT_NE(terminal.out.find("Segmented 2 of 2 images"), std::string::npos) << terminal.out;
+  EXPECT_EQ(terminal.err.find("2/2"), std::string::npos) << terminal.err; // no second progress report on stderr
+  const auto pipe = RunProgram(ModulePath("ResCRNetLungSegmentation"),
+                               { "--model", model.string(), (dir / "in").string(), (dir / "out2").string() });
+  ASSERT_EQ(pipe.exitCode, 0) << pipe.err;
+  EXPECT_NE(pipe.out.find("<filter-progress>1.0000</filter-progress>"), std::string::npos) << pipe.out;
+  EXPECT_EQ(pipe.out.find('\r'), std::string::npos);
+}
+
 TEST(ResCRNetLungSegmentation, ReferenceMaskGivesMetricsAndFoldersGiveACSV)
 {
   const auto dir = TemporaryDirectory();

@@ -212,37 +212,27 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
     cli::ReportProgress(trainer->GetProgress());
     if (p.steps == 0)
       return; // the start of the run, before the first step
+    char line[256];
+    std::snprintf(line,
+                  sizeof(line),
+                  "epoch %lld/%lld  step %lld/%lld  loss %.4f  %.2f img/s",
+                  static_cast<long long>(p.epoch),
+                  static_cast<long long>(p.epochs),
+                  static_cast<long long>(p.step),
+                  static_cast<long long>(p.steps),
+                  p.loss,
+                  p.imagesPerSecond);
     if (progressLine)
     {
-      char detail[160];
-      std::snprintf(detail,
-                    sizeof(detail),
-                    "epoch %lld/%lld  step %lld/%lld  loss %.4f  %.2f img/s",
-                    static_cast<long long>(p.epoch),
-                    static_cast<long long>(p.epochs),
-                    static_cast<long long>(p.step),
-                    static_cast<long long>(p.steps),
-                    p.loss,
-                    p.imagesPerSecond);
-      cli::SetProgressDetail(detail);
+      cli::SetProgressDetail(line); // the line has its own ETA
       return;
     }
     const auto now = std::chrono::steady_clock::now();
     if (p.step != p.steps && now - last < std::chrono::seconds(terminal ? 1 : 30))
       return;
     last = now;
-    char line[256];
-    std::snprintf(line,
-                  sizeof(line),
-                  "epoch %lld/%lld  step %lld/%lld  loss %.4f  %.2f img/s  ETA %s",
-                  static_cast<long long>(p.epoch),
-                  static_cast<long long>(p.epochs),
-                  static_cast<long long>(p.step),
-                  static_cast<long long>(p.steps),
-                  p.loss,
-                  p.imagesPerSecond,
-                  Clock(p.etaSeconds).c_str());
-    std::cerr << (terminal ? "\r" : "") << line << (terminal ? "   " : "\n") << std::flush;
+    std::cerr << (terminal ? "\r" : "") << line << "  ETA " << Clock(p.etaSeconds) << (terminal ? "   " : "\n")
+              << std::flush;
   };
   auto epochObserver = [&]() {
     if (!writer)

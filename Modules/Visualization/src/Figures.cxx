@@ -22,14 +22,6 @@ constexpr int    kMargin = 12;
 constexpr Colour kMissing{ 90, 90, 90 };
 
 std::string
-Fixed(double v, int decimals)
-{
-  char buffer[48];
-  std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, v);
-  return buffer;
-}
-
-std::string
 Thousands(size_t n)
 {
   std::string s = std::to_string(n);
@@ -121,11 +113,11 @@ ScoreText(const ImageLayers * layers, const std::optional<double> & dice, const 
 {
   std::string s;
   if (dice)
-    s += "Dice " + Fixed(*dice, 3);
+    s += "Dice " + FormatFixed(*dice, 3);
   const auto & score = layers ? layers->qualityScore : files.qualityScore;
   const auto & flags = layers ? layers->qualityFlags : files.qualityFlags;
   if (score)
-    s += std::string(s.empty() ? "" : "  ") + "quality " + Fixed(*score, 2);
+    s += std::string(s.empty() ? "" : "  ") + "quality " + FormatFixed(*score, 2);
   for (const auto & f : flags)
     s += " " + f;
   return s;

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -312,6 +313,22 @@ WritePNG(const RGBImage * image, const std::string & path)
     throw RenderError("cannot write " + path + ": " + std::string(e.GetDescription()));
   }
   Commit(tmp, path);
+}
+
+std::string
+FormatFixed(double value, int decimals)
+{
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, value);
+  return buffer;
+}
+
+std::string
+FormatShort(double value, int significant)
+{
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%.*g", significant, value);
+  return buffer;
 }
 
 RGBImage::Pointer

@@ -20,19 +20,10 @@ namespace fs = std::filesystem;
 namespace
 {
 
-std::string
-Trim(const std::string & s)
-{
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos)
-    return std::string();
-  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-}
-
 std::optional<double>
 Number(const std::string & cell, const std::string & where)
 {
-  const std::string s = Trim(cell);
+  const std::string s = TrimCell(cell);
   if (s.empty())
     return std::nullopt;
   errno = 0;
@@ -48,7 +39,7 @@ Number(const std::string & cell, const std::string & where)
 std::string
 Resolve(const fs::path & base, const std::string & cell)
 {
-  const std::string s = Trim(cell);
+  const std::string s = TrimCell(cell);
   if (s.empty())
     return s;
   const fs::path p(s);
@@ -63,6 +54,15 @@ IsImageFile(const fs::path & path)
 }
 
 } // namespace
+
+std::string
+TrimCell(const std::string & s)
+{
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos)
+    return std::string();
+  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+}
 
 std::vector<std::string>
 SplitCSVLine(const std::string & line)
@@ -102,7 +102,7 @@ SplitFlags(const std::string & cell)
   while (begin <= cell.size())
   {
     const size_t      end = std::min(cell.find(';', begin), cell.size());
-    const std::string flag = Trim(cell.substr(begin, end - begin));
+    const std::string flag = TrimCell(cell.substr(begin, end - begin));
     if (!flag.empty())
       flags.push_back(flag);
     begin = end + 1;
@@ -123,7 +123,7 @@ ReadResultsCSV(const std::string & path)
   std::map<std::string, size_t> column;
   const auto                    header = SplitCSVLine(line);
   for (size_t i = 0; i < header.size(); ++i)
-    column.emplace(Trim(header[i]), i);
+    column.emplace(TrimCell(header[i]), i);
   if (!column.count("image"))
     throw LayerError(path + ": no 'image' column in the header");
   std::vector<ResultRow> rows;
@@ -131,7 +131,7 @@ ReadResultsCSV(const std::string & path)
   while (std::getline(in, line))
   {
     ++number;
-    if (Trim(line).empty())
+    if (TrimCell(line).empty())
       continue;
     const auto cells = SplitCSVLine(line);
     const auto cell = [&](const char * name) {
@@ -148,7 +148,7 @@ ReadResultsCSV(const std::string & path)
     row.files.reference = Resolve(base, cell("reference"));
     row.files.qualityScore = Number(cell("quality_score"), where);
     row.files.qualityFlags = SplitFlags(cell("quality_flags"));
-    row.status = Trim(cell("status"));
+    row.status = TrimCell(cell("status"));
     row.dice = Number(cell("dice"), where);
     rows.push_back(std::move(row));
   }

@@ -33,22 +33,6 @@ namespace rescrnet::viz
 namespace
 {
 
-std::string
-Short(double v)
-{
-  char buffer[32];
-  std::snprintf(buffer, sizeof(buffer), "%.4g", v);
-  return buffer;
-}
-
-std::string
-Fixed(double v, int decimals)
-{
-  char buffer[48];
-  std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, v);
-  return buffer;
-}
-
 // An outline: the contour of one label value as lines, drawn in front of the image layers.
 struct Outline
 {
@@ -222,19 +206,19 @@ struct RadiographScene::Internals
     const double       window = grey->GetProperty()->GetColorWindow();
     const double       level = grey->GetProperty()->GetColorLevel();
     std::ostringstream ul, ur, ll;
-    ul << layers.name << "\nW/L " << Short(window) << " / " << Short(level);
+    ul << layers.name << "\nW/L " << FormatShort(window) << " / " << FormatShort(level);
     if (!layers.presentation.source.empty())
       ul << "\n(initial: " << layers.presentation.source << ")";
     if (layers.labels)
     {
       if (areas.leftRight)
-        ur << "R " << Fixed(areas.right, 1) << " cm2  L " << Fixed(areas.left, 1) << " cm2\n";
-      ur << "lungs " << Fixed(areas.total, 1) << " cm2";
+        ur << "R " << FormatFixed(areas.right, 1) << " cm2  L " << FormatFixed(areas.left, 1) << " cm2\n";
+      ur << "lungs " << FormatFixed(areas.total, 1) << " cm2";
     }
     if (dice)
-      ur << "\nDice " << Fixed(*dice, 3) << " vs reference";
+      ur << "\nDice " << FormatFixed(*dice, 3) << " vs reference";
     if (layers.qualityScore)
-      ll << "quality " << Fixed(*layers.qualityScore, 2) << "\n";
+      ll << "quality " << FormatFixed(*layers.qualityScore, 2) << "\n";
     if (!layers.qualityFlags.empty())
     {
       ll << "flags:";
@@ -250,7 +234,7 @@ struct RadiographScene::Internals
       if (ShowsProbability(layers, style))
         ll << ", probability map";
       else if (style.showOverlay && style.Fill())
-        ll << ", fill " << Fixed(style.fillOpacity, 2);
+        ll << ", fill " << FormatFixed(style.fillOpacity, 2);
     }
     corners = { ll.str(), probe, ul.str(), ur.str() };
     for (int c = 0; c < 4; ++c)

@@ -33,33 +33,16 @@ namespace
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-std::string
-Trim(const std::string & s)
-{
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos)
-    return std::string();
-  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-}
-
 double
 Parse(const std::string & cell)
 {
-  const std::string s = Trim(cell);
+  const std::string s = TrimCell(cell);
   if (s.empty())
     return kNaN;
   errno = 0;
   char *       end = nullptr;
   const double v = std::strtod(s.c_str(), &end);
   return end == s.c_str() + s.size() ? v : kNaN; // "nan", "inf" parse; other text is no value
-}
-
-std::string
-Number(double v)
-{
-  char buffer[48];
-  std::snprintf(buffer, sizeof(buffer), "%.4g", v);
-  return buffer;
 }
 
 // One line of a chart: the rows where both x and y are finite.
@@ -175,7 +158,7 @@ MakeChart(const std::string &         title,
     double range[2];
     chart->GetAxis(vtkAxis::LEFT)->GetRange(range);
     Series marker;
-    marker.label = "best epoch " + Number(*best);
+    marker.label = "best epoch " + FormatShort(*best);
     marker.colour = palette::FigureText;
     marker.lineType = vtkPen::DASH_LINE;
     marker.width = 1.5f;
@@ -222,7 +205,7 @@ ReadTrainingHistory(const std::string & path)
     throw std::runtime_error(path + ": empty file (expected a header line with an 'epoch' column)");
   TrainingHistory h;
   for (const auto & cell : SplitCSVLine(line))
-    h.names.push_back(Trim(cell));
+    h.names.push_back(TrimCell(cell));
   const auto epochColumn = std::find(h.names.begin(), h.names.end(), "epoch");
   if (epochColumn == h.names.end())
     throw std::runtime_error(path + ": no 'epoch' column in the header");
@@ -230,7 +213,7 @@ ReadTrainingHistory(const std::string & path)
   h.values.resize(h.names.size());
   while (std::getline(in, line))
   {
-    if (Trim(line).empty())
+    if (TrimCell(line).empty())
       continue;
     const auto   cells = SplitCSVLine(line);
     const double epoch = epochIndex < cells.size() ? Parse(cells[epochIndex]) : kNaN;
@@ -276,9 +259,9 @@ WriteTrainingCurvePNG(const TrainingHistory & h, const std::string & path, int w
   {
     best = h.epoch[*bestRow];
     const auto * valLoss = h.Column("val_loss");
-    bestText = " - best epoch " + Number(*best);
+    bestText = " - best epoch " + FormatShort(*best);
     if (valLoss && std::isfinite((*valLoss)[*bestRow]))
-      bestText += ", val_loss " + Number((*valLoss)[*bestRow]);
+      bestText += ", val_loss " + FormatShort((*valLoss)[*bestRow]);
   }
 
   std::vector<Series> losses{ MakeSeries(h, "loss", "train loss", palette::Train),

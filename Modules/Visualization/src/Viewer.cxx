@@ -81,14 +81,6 @@ protected:
 };
 vtkStandardNewMacro(ViewerStyle);
 
-std::string
-Number(double v, int decimals)
-{
-  char buffer[48];
-  std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, v);
-  return buffer;
-}
-
 } // namespace
 
 std::string
@@ -335,8 +327,8 @@ InteractiveViewer::Probe(int x, int y)
     const itk::Index<2> index{ { static_cast<itk::IndexValueType>(std::lround(fi)),
                                  static_cast<itk::IndexValueType>(std::lround(fj)) } };
     const auto          p = layers.geometry.Physical(static_cast<double>(index[0]), static_cast<double>(index[1]));
-    text = "(" + Number(p[0], 1) + ", " + Number(p[1], 1) + ", " + Number(p[2], 1) + ") mm\ngrey " +
-           Number(layers.grey->GetPixel(index), 3);
+    text = "(" + FormatFixed(p[0], 1) + ", " + FormatFixed(p[1], 1) + ", " + FormatFixed(p[2], 1) + ") mm\ngrey " +
+           FormatFixed(layers.grey->GetPixel(index), 3);
     if (layers.labels)
     {
       const unsigned label = layers.labels->GetPixel(index);
@@ -347,7 +339,7 @@ InteractiveViewer::Probe(int x, int y)
                             : "");
     }
     if (layers.probability)
-      text += "  p " + Number(layers.probability->GetPixel(index), 2);
+      text += "  p " + FormatFixed(layers.probability->GetPixel(index), 2);
   }
   in.scene.SetProbeText(text);
   return text;

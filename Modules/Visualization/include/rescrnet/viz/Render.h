@@ -117,6 +117,12 @@ WritePNG(vtkImageData * image, const std::string & path);
 void
 WritePNG(const RGBImage * image, const std::string & path);
 
+// Numbers in pictures: `decimals` after the point ("0.920"), or `significant` digits ("1.23e+04", "181").
+std::string
+FormatFixed(double value, int decimals);
+std::string
+FormatShort(double value, int significant = 4);
+
 // An ITK RGB image from a VTK RGB(A) image (rows flipped to top-down).
 RGBImage::Pointer
 ToITK(vtkImageData * image);

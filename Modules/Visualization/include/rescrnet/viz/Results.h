@@ -31,6 +31,10 @@ ReadResultsCSV(const std::string & path);
 std::vector<std::string>
 SplitCSVLine(const std::string & line);
 
+// A cell without its surrounding blanks (spaces, tabs, CR, LF).
+std::string
+TrimCell(const std::string & cell);
+
 // Flags of a quality_flags cell: split at ';', trimmed, empty names dropped.
 std::vector<std::string>
 SplitFlags(const std::string & cell);

@@ -69,7 +69,7 @@ ReadSplitPairs(const std::string & csvPath, const std::string & subset)
     p.image = (base / get("image")).string();
     p.mask = (base / get("mask")).string();
     p.id = col.count("id") ? get("id") : fs::path(p.image).stem().string();
-    p.source = col.count("source") ? get("source") : "all";
+    p.source = col.count("source") ? get("source") : base.filename().string();
     pairs.push_back(p);
   }
   if (pairs.empty())

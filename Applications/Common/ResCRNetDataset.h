@@ -14,7 +14,8 @@ struct ImagePair
   std::string id, image, mask, source;
 };
 
-// Rows of `csvPath` whose split column equals `subset` ("all": every row). Paths are relative to the CSV's folder.
+// Rows of `csvPath` whose split column equals `subset` ("all": every row). Paths are relative to the CSV's folder;
+// the source is the source column, else the CSV's folder name.
 // Throws std::runtime_error naming the problem (unreadable file, missing column, no matching rows).
 std::vector<ImagePair>
 ReadSplitPairs(const std::string & csvPath, const std::string & subset);

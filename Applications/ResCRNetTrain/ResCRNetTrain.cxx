@@ -15,6 +15,7 @@
 #include "rescrnet/viz/TrainingCurve.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -57,7 +58,15 @@ std::vector<app::ImagePair>
 Pairs(const cli::Arguments & args, bool validation)
 {
   if (args.IsSet("split"))
-    return app::ReadSplitPairs(args.GetString("split"), args.GetString(validation ? "valSubset" : "trainSubset"));
+  {
+    std::vector<app::ImagePair> pairs;
+    for (const auto & split : args.GetAll("split"))
+    {
+      auto some = app::ReadSplitPairs(split, args.GetString(validation ? "valSubset" : "trainSubset"));
+      pairs.insert(pairs.end(), some.begin(), some.end());
+    }
+    return pairs;
+  }
   const std::string images = args.GetString(validation ? "valImages" : "images");
   const std::string masks = args.GetString(validation ? "valMasks" : "masks");
   if (images.empty() && masks.empty() && validation)
@@ -66,6 +75,26 @@ Pairs(const cli::Arguments & args, bool validation)
     throw std::runtime_error(validation ? "--valImages and --valMasks go together"
                                         : "give --split CSV or --images DIR with --masks DIR");
   return app::MatchFolderPairs(images, masks);
+}
+
+// "MC=1,SH=1,QUEXNC=2" -> {{MC, 1}, {SH, 1}, {QUEXNC, 2}}.
+rescrnet::SourceWeights
+SourceWeights(const std::string & text)
+{
+  rescrnet::SourceWeights weights;
+  std::stringstream       in(text);
+  std::string             item;
+  while (std::getline(in, item, ','))
+  {
+    const auto   eq = item.find('=');
+    char *       end = nullptr;
+    const double w = eq == std::string::npos ? 0.0 : std::strtod(item.c_str() + eq + 1, &end);
+    if (eq == std::string::npos || eq == 0 || end == item.c_str() + eq + 1 || *end != '\0' || !std::isfinite(w) ||
+        w < 0.0)
+      throw std::runtime_error("--sourceWeights: '" + item + "' is not SOURCE=WEIGHT with a weight >= 0");
+    weights.emplace_back(item.substr(0, eq), w);
+  }
+  return weights;
 }
 
 std::string
@@ -171,6 +200,7 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
   aug.contrast = args.GetDouble("contrast");
   aug.brightness = args.GetDouble("brightness");
   aug.opacities = static_cast<int>(args.GetInt("opacities"));
+  config.sourceWeights = SourceWeights(args.GetString("sourceWeights"));
 
   const auto trainPairs = Pairs(args, false);
   const auto valPairs = Pairs(args, true);
@@ -187,16 +217,24 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
   if (args.IsSet("cache") && writer) // other ranks preprocess for themselves rather than race rank 0 on the file
     trainer->SetCacheFileName(args.GetString("cache"));
   for (const auto & p : trainPairs)
-    trainer->AddTrainingPair(Read<ImageType>(p.image), Read<LabelType>(p.mask));
+    trainer->AddTrainingPair(Read<ImageType>(p.image), Read<LabelType>(p.mask), p.source);
   for (const auto & p : valPairs)
-    trainer->AddValidationPair(Read<ImageType>(p.image), Read<LabelType>(p.mask));
+    trainer->AddValidationPair(Read<ImageType>(p.image), Read<LabelType>(p.mask), p.source);
 
   char host[256] = "unknown";
   ::gethostname(host, sizeof(host) - 1);
   rescrnet::Json provenance = rescrnet::Json::object();
   provenance["by"] = "ITKResCRNet ResCRNetTrain " RESCRNET_PROJECT_VERSION;
   provenance["command"] = g_CommandLine;
-  provenance["data"] = args.IsSet("split") ? args.GetString("split") : args.GetString("images");
+  if (args.IsSet("split"))
+  {
+    rescrnet::Json data = rescrnet::Json::array();
+    for (const auto & split : args.GetAll("split"))
+      data.push_back(fs::path(split).parent_path().filename().string() + "/" + fs::path(split).filename().string());
+    provenance["data"] = data;
+  }
+  else
+    provenance["data"] = args.GetString("images");
   provenance["machine"] = std::string(host) + ", " + std::to_string(std::thread::hardware_concurrency()) + " cores";
   trainer->SetProvenance(provenance);
 

@@ -48,11 +48,13 @@ public:
   itkNewMacro(Self);
   itkTypeMacro(ResCRNetTrainer, ProcessObject);
 
-  /** Adds a training or a validation pair (the label image on the image's grid). */
+  /** Adds a training or a validation pair (the label image on the image's grid). The source names the data set the
+   * pair comes from (e.g. "MC", "QUEXNC"): training samples the sources by the trainer configuration's source weights,
+   * and validation reports the Dice of each source. */
   void
-  AddTrainingPair(const ImageType * image, const LabelImageType * labels);
+  AddTrainingPair(const ImageType * image, const LabelImageType * labels, const std::string & source = "");
   void
-  AddValidationPair(const ImageType * image, const LabelImageType * labels);
+  AddValidationPair(const ImageType * image, const LabelImageType * labels, const std::string & source = "");
   void
   ClearPairs();
   unsigned int
@@ -177,6 +179,8 @@ private:
   using PairList = std::vector<std::pair<typename ImageType::ConstPointer, typename LabelImageType::ConstPointer>>;
   PairList                           m_TrainingInputs;
   PairList                           m_ValidationInputs;
+  std::vector<std::string>           m_TrainingSources;
+  std::vector<std::string>           m_ValidationSources;
   rescrnet::NetworkConfig            m_NetworkConfiguration{ rescrnet::NetworkConfig::LungDefault() };
   rescrnet::TrainerConfig            m_TrainerConfiguration;
   unsigned int                       m_GridWidth{ 340 };

@@ -42,13 +42,16 @@ ResCRNetTrainer<TImage, TLabelImage>::GetModelOutput()
 
 template <typename TImage, typename TLabelImage>
 void
-ResCRNetTrainer<TImage, TLabelImage>::AddTrainingPair(const ImageType * image, const LabelImageType * labels)
+ResCRNetTrainer<TImage, TLabelImage>::AddTrainingPair(const ImageType *      image,
+                                                      const LabelImageType * labels,
+                                                      const std::string &    source)
 {
   if (!image || !labels)
   {
     itkExceptionMacro(<< "AddTrainingPair: null image or label image");
   }
   m_TrainingInputs.emplace_back(image, labels);
+  m_TrainingSources.push_back(source);
   this->PushBackInput(image);
   this->PushBackInput(labels);
   this->Modified();
@@ -56,13 +59,16 @@ ResCRNetTrainer<TImage, TLabelImage>::AddTrainingPair(const ImageType * image, c
 
 template <typename TImage, typename TLabelImage>
 void
-ResCRNetTrainer<TImage, TLabelImage>::AddValidationPair(const ImageType * image, const LabelImageType * labels)
+ResCRNetTrainer<TImage, TLabelImage>::AddValidationPair(const ImageType *      image,
+                                                        const LabelImageType * labels,
+                                                        const std::string &    source)
 {
   if (!image || !labels)
   {
     itkExceptionMacro(<< "AddValidationPair: null image or label image");
   }
   m_ValidationInputs.emplace_back(image, labels);
+  m_ValidationSources.push_back(source);
   this->PushBackInput(image);
   this->PushBackInput(labels);
   this->Modified();
@@ -74,6 +80,8 @@ ResCRNetTrainer<TImage, TLabelImage>::ClearPairs()
 {
   m_TrainingInputs.clear();
   m_ValidationInputs.clear();
+  m_TrainingSources.clear();
+  m_ValidationSources.clear();
   this->SetNumberOfIndexedInputs(0);
   this->Modified();
 }
@@ -282,6 +290,11 @@ ResCRNetTrainer<TImage, TLabelImage>::GenerateData()
       torch::save(tensors, m_CacheFileName);
       std::ofstream(keyFile) << checksum << "\n";
     }
+  }
+  train.sources = m_TrainingSources;
+  if (val.size() > 0)
+  {
+    val.sources = m_ValidationSources;
   }
   this->UpdateProgress(0.0f);
 

@@ -20,9 +20,12 @@ namespace fs = std::filesystem;
 namespace
 {
 
+// One line of an ITK exception's description (without ITK's "ITK ERROR: " prefix).
 std::string
 OneLine(std::string s)
 {
+  if (const auto itk = s.find("ITK ERROR: "); itk != std::string::npos)
+    s = s.substr(itk + 11);
   std::replace(s.begin(), s.end(), '\n', ' ');
   while (!s.empty() && s.back() == ' ')
     s.pop_back();

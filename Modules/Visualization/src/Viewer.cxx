@@ -133,7 +133,18 @@ InteractiveViewer::InteractiveViewer(std::vector<LayerFiles> images, ViewerOptio
   in.interactor->SetInteractorStyle(in.style);
   in.style->SetCurrentRenderer(in.renderer);
   in.scene.SetStyle(in.options.style);
-  Show(0);
+  // The first image that can be shown; the reasons of those that cannot are kept for the error.
+  std::string reasons;
+  for (size_t i = 0; i < in.images.size() && !in.hasLayers; ++i)
+  {
+    Show(i);
+    if (!in.hasLayers)
+      reasons = in.message;
+  }
+  if (!in.hasLayers)
+    throw LayerError(in.images.size() == 1 ? reasons
+                                           : "none of the " + std::to_string(in.images.size()) +
+                                               " images can be shown (the last: " + reasons + ")");
 }
 
 InteractiveViewer::~InteractiveViewer()

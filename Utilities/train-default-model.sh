@@ -19,4 +19,4 @@ build/bin/ResCRNetTrain --split "$shared/data/cxr-lungs-256/split.csv" --grid 12
   --cache build/training/cache-128.pt --checkpointDir "$ckpt" --resume \
   --history "$ckpt/history.csv" --curve "$ckpt/curve.png" "$@" build/training/ResCRNet-lungs-default.rcn
 build/bin/ResCRNetEvaluate --model build/training/ResCRNet-lungs-default.rcn \
-  --split "$shared/data/cxr-lungs-256/split.csv" --subset test --summary-json build/training/test-summary.json
+  --split "$shared/data/cxr-lungs-256/split.csv" --subset test --summaryJson build/training/test-summary.json

@@ -1,5 +1,5 @@
-// ResCRNetEvaluate --model FILE (--split CSV [--subset test] | --images DIR --masks DIR) [--output-csv F]
-//                  [--summary-json F] [--threads N] [--skipPostprocessing]
+// ResCRNetEvaluate --model FILE (--split CSV [--subset test] | --images DIR --masks DIR) [--outputCSV F]
+//                  [--summaryJson F] [--threads N] [--skipPostprocessing]
 // Runs the full lung pipeline on image/mask pairs and reports per-image metrics and a summary per source.
 #include "ResCRNetEvaluateXML.h"
 
@@ -7,7 +7,7 @@
 #include "ResCRNetDataset.h"
 #include "ResCRNetLungPipeline.h"
 
-#include "rescrnet/Json.h"
+#include "rescrnet/JsonParsing.h"
 #include "rescrnet/Predictor.h"
 #include "rescrnet/cli/CommandLine.h"
 #include "rescrnet/cli/Progress.h"
@@ -25,7 +25,7 @@
 namespace cli = rescrnet::cli;
 namespace app = rescrnet::app;
 namespace fs = std::filesystem;
-using rescrnet::Json;
+using json = nlohmann::ordered_json;
 
 namespace
 {
@@ -58,7 +58,7 @@ Median(std::vector<double> v)
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-Json
+json
 Summary(const std::vector<const Row *> & rows)
 {
   std::vector<double> dice, jac, prec, rec, hd95;
@@ -71,7 +71,7 @@ Summary(const std::vector<const Row *> & rows)
     if (std::isfinite(r->m.hausdorff95MM))
       hd95.push_back(r->m.hausdorff95MM);
   }
-  Json j = Json::object();
+  json j = json::object();
   j["n"] = static_cast<int64_t>(rows.size());
   j["dice_mean"] = Mean(dice);
   j["dice_median"] = Median(dice);
@@ -105,7 +105,7 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
     throw std::runtime_error("give either --split CSV or --images DIR with --masks DIR");
   if (folderMode && !(args.IsSet("images") && args.IsSet("masks")))
     throw std::runtime_error("--images and --masks go together");
-  for (const char * out : { "outputCSV", "summaryJSON" })
+  for (const char * out : { "outputCSV", "summaryJson" })
   {
     const std::string p = args.GetString(out);
     if (!p.empty() && !fs::is_directory(fs::absolute(p).parent_path()))
@@ -144,13 +144,13 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
     bySource[r.pair.source].push_back(&r);
     all.push_back(&r);
   }
-  Json summary = Json::object();
+  json summary = json::object();
   summary["model"] = model;
   summary["postprocessing"] = !options.skipPostprocessing;
   summary["images"] = static_cast<int64_t>(rows.size());
   summary["seconds_per_image"] = seconds / static_cast<double>(rows.size());
   summary["overall"] = Summary(all);
-  Json sources = Json::object();
+  json sources = json::object();
   for (const auto & kv : bySource)
     sources[kv.first] = Summary(kv.second);
   summary["by_source"] = sources;
@@ -160,19 +160,19 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
             << std::setw(10) << "median" << std::setw(10) << "min" << std::setw(10) << "Jaccard" << std::setw(11)
             << "precision" << std::setw(10) << "recall" << std::setw(12) << "HD95 mm"
             << "\n";
-  auto printRow = [](const std::string & name, const Json & s) {
-    std::cout << std::left << std::setw(10) << name << std::right << std::setw(6) << s.at("n").asInt() << std::fixed
-              << std::setprecision(4) << std::setw(10) << s.at("dice_mean").asDouble() << std::setw(10)
-              << s.at("dice_median").asDouble() << std::setw(10) << s.at("dice_min").asDouble() << std::setw(10)
-              << s.at("jaccard_mean").asDouble() << std::setw(11) << s.at("precision_mean").asDouble() << std::setw(10)
-              << s.at("recall_mean").asDouble() << std::setprecision(2) << std::setw(12)
-              << s.at("hd95_mean_mm").asDouble() << "\n";
+  auto printRow = [](const std::string & name, const json & s) {
+    std::cout << std::left << std::setw(10) << name << std::right << std::setw(6) << s.at("n").get<int64_t>()
+              << std::fixed << std::setprecision(4) << std::setw(10) << s.at("dice_mean").get<double>() << std::setw(10)
+              << s.at("dice_median").get<double>() << std::setw(10) << s.at("dice_min").get<double>() << std::setw(10)
+              << s.at("jaccard_mean").get<double>() << std::setw(11) << s.at("precision_mean").get<double>()
+              << std::setw(10) << s.at("recall_mean").get<double>() << std::setprecision(2) << std::setw(12)
+              << s.at("hd95_mean_mm").get<double>() << "\n";
     std::cout.unsetf(std::ios::fixed);
   };
-  for (const auto & kv : sources.asObject())
-    printRow(kv.first, kv.second);
+  for (const auto & [name, source] : sources.items())
+    printRow(name, source);
   printRow("overall", summary["overall"]);
-  std::cout << std::setprecision(3) << summary["seconds_per_image"].asDouble() << " s per image" << std::endl;
+  std::cout << std::setprecision(3) << summary["seconds_per_image"].get<double>() << " s per image" << std::endl;
 
   if (args.IsSet("outputCSV"))
   {
@@ -185,10 +185,10 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
           << r.m.hausdorff95MM << ',' << r.m.meanSurfaceDistanceMM << ',' << r.seconds << "\n";
     WriteText(args.GetString("outputCSV"), csv.str());
   }
-  if (args.IsSet("summaryJSON"))
-    WriteText(args.GetString("summaryJSON"), summary.dump(2) + "\n");
+  if (args.IsSet("summaryJson"))
+    WriteText(args.GetString("summaryJson"), rescrnet::DumpJson(summary, 2) + "\n");
   returned.Set("imagesEvaluated", static_cast<int64_t>(rows.size()));
-  returned.Set("diceMean", summary["overall"].at("dice_mean").asDouble());
+  returned.Set("diceMean", summary["overall"].at("dice_mean").get<double>());
   return EXIT_SUCCESS;
 }
 

@@ -223,12 +223,12 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
 
   char host[256] = "unknown";
   ::gethostname(host, sizeof(host) - 1);
-  rescrnet::Json provenance = rescrnet::Json::object();
+  nlohmann::ordered_json provenance = nlohmann::ordered_json::object();
   provenance["by"] = "ITKResCRNet ResCRNetTrain " RESCRNET_PROJECT_VERSION;
   provenance["command"] = g_CommandLine;
   if (args.IsSet("split"))
   {
-    rescrnet::Json data = rescrnet::Json::array();
+    nlohmann::ordered_json data = nlohmann::ordered_json::array();
     for (const auto & split : args.GetAll("split"))
       data.push_back(fs::path(split).parent_path().filename().string() + "/" + fs::path(split).filename().string());
     provenance["data"] = data;

@@ -100,7 +100,7 @@ protected:
     os << indent << "HasModel: " << (HasModel() ? "yes" : "no") << std::endl;
     if (HasModel())
     {
-      os << indent << "Architecture: " << m_Info.architecture.toJson().dump() << std::endl;
+      os << indent << "Architecture: " << rescrnet::DumpJson(m_Info.architecture.toJson()) << std::endl;
       os << indent << "Grid: " << m_Info.input.width << " x " << m_Info.input.height << std::endl;
     }
   }

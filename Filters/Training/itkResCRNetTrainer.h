@@ -103,7 +103,7 @@ public:
   }
   /** Recorded in the model file's provenance (e.g. command, data, machine). */
   void
-  SetProvenance(const rescrnet::Json & p)
+  SetProvenance(const nlohmann::ordered_json & p)
   {
     m_Provenance = p;
     this->Modified();
@@ -186,7 +186,7 @@ private:
   unsigned int                       m_GridWidth{ 340 };
   unsigned int                       m_GridHeight{ 300 };
   std::vector<std::string>           m_ClassNames{ "lungs", "non_lungs" };
-  rescrnet::Json                     m_Provenance{ rescrnet::Json::object() };
+  nlohmann::ordered_json             m_Provenance = nlohmann::ordered_json::object();
   ResCRNetModelObject::ConstPointer  m_InitialModel;
   std::string                        m_CacheFileName;
   bool                               m_Resume{ false };

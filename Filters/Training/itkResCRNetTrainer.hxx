@@ -304,7 +304,7 @@ ResCRNetTrainer<TImage, TLabelImage>::GenerateData()
   info.input.height = m_GridHeight;
   info.input.channels = m_NetworkConfiguration.inputChannels;
   info.classes = m_ClassNames;
-  info.provenance = m_Provenance.isObject() ? m_Provenance : rescrnet::Json::object();
+  info.provenance = m_Provenance.is_object() ? m_Provenance : nlohmann::ordered_json::object();
   info.provenance["kind"] = "trained";
   info.provenance["trainer"] = m_TrainerConfiguration.toJson();
   info.provenance["training_images"] = static_cast<int64_t>(train.size());
@@ -405,8 +405,8 @@ ResCRNetTrainer<TImage, TLabelImage>::PrintSelf(std::ostream & os, Indent indent
   os << indent << "TrainingPairs: " << m_TrainingInputs.size() << std::endl;
   os << indent << "ValidationPairs: " << m_ValidationInputs.size() << std::endl;
   os << indent << "Grid: " << m_GridWidth << " x " << m_GridHeight << std::endl;
-  os << indent << "Network: " << m_NetworkConfiguration.toJson().dump() << std::endl;
-  os << indent << "Trainer: " << m_TrainerConfiguration.toJson().dump() << std::endl;
+  os << indent << "Network: " << rescrnet::DumpJson(m_NetworkConfiguration.toJson()) << std::endl;
+  os << indent << "Trainer: " << rescrnet::DumpJson(m_TrainerConfiguration.toJson()) << std::endl;
   os << indent << "CacheFileName: " << m_CacheFileName << std::endl;
   os << indent << "Resume: " << (m_Resume ? "On" : "Off") << std::endl;
   os << indent << "StopReason: " << m_StopReason << std::endl;

@@ -133,25 +133,6 @@ ChildText(const Node & node, const std::string & name)
   return c ? Collapse(c->text) : std::string();
 }
 
-bool
-IsIdentifier(const std::string & s)
-{
-  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_'))
-    return false;
-  return std::all_of(
-    s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
-}
-
-// Long flags may also hold '-' inside (TCLAP, which GenerateCLP uses, accepts --output-csv).
-bool
-IsLongflag(const std::string & s)
-{
-  if (s.empty() || !std::isalpha(static_cast<unsigned char>(s[0])) || s.back() == '-')
-    return false;
-  return std::all_of(
-    s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; });
-}
-
 [[noreturn]] void
 Fail(const Node & node, const std::string & message)
 {
@@ -267,14 +248,10 @@ ReadParameter(const Node & node, ParameterType type)
   const std::string what = "<" + node.name + "> '" + p.name + "'";
   if (p.name.empty())
     Fail(node, "<" + node.name + "> has neither <name> nor <longflag>");
-  if (!IsIdentifier(p.name))
-    Fail(node, what + ": <name> must be a C identifier");
   if (!p.flag.empty() && (p.flag.size() != 1 || !std::isalpha(static_cast<unsigned char>(p.flag[0]))))
     Fail(node, what + ": <flag> '" + p.flag + "' must be a single letter");
   if (p.flag == "h")
     Fail(node, what + ": <flag> 'h' is reserved for --help");
-  if (!p.longflag.empty() && !IsLongflag(p.longflag))
-    Fail(node, what + ": <longflag> '" + p.longflag + "' must be a letter followed by letters, digits, '_' or '-'");
   if (ReservedLongflags().count(p.longflag))
     Fail(node, what + ": <longflag> '" + p.longflag + "' is reserved for an automatic flag");
   if (!p.channel.empty() && p.channel != "input" && p.channel != "output")
@@ -586,14 +563,17 @@ ModuleDescription::ReturnParameters() const
 ModuleDescription
 ParseModuleDescription(const std::string & xml)
 {
-  const auto root = ParseTree(xml);
+  const auto                     root = ParseTree(xml); // well-formed XML first
+  const std::vector<std::string> slicerProblems = CheckSlicerRules(xml);
+  if (!slicerProblems.empty())
+    throw DescriptionError(slicerProblems.front() + " (a rule of Slicer's parser)");
   if (root->name != "executable")
     Fail(*root, "the root element must be <executable>, not <" + root->name + ">");
 
   ModuleDescription                  d;
   static const std::set<std::string> metadata{
     "category", "title",       "description",      "version", "documentation-url",
-    "license",  "contributor", "acknowledgements", "index"
+    "license",  "contributor", "acknowledgements", "index",   "location"
   };
   for (const auto & child : root->children)
   {

@@ -100,10 +100,10 @@ DistributedConfig::FromEnvironment()
   return c;
 }
 
-Json
+nlohmann::ordered_json
 DistributedConfig::toJson() const
 {
-  Json j = Json::object();
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
   j["world_size"] = static_cast<int64_t>(worldSize);
   if (enabled())
   {

@@ -24,10 +24,12 @@ secondsSince(Clock::time_point t)
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-Json
+using json = nlohmann::ordered_json;
+
+json
 recordToJson(const EpochRecord & r)
 {
-  Json j = Json::object();
+  json j = json::object();
   j["epoch"] = r.epoch;
   j["loss"] = r.loss;
   j["tanimoto"] = r.tanimoto;
@@ -38,7 +40,7 @@ recordToJson(const EpochRecord & r)
   j["learning_rate"] = r.learningRate;
   if (!r.valDiceBySource.empty())
   {
-    Json bySource = Json::object();
+    json bySource = json::object();
     for (const auto & kv : r.valDiceBySource)
       bySource[kv.first] = kv.second;
     j["val_dice_by_source"] = bySource;
@@ -47,20 +49,20 @@ recordToJson(const EpochRecord & r)
 }
 
 EpochRecord
-recordFromJson(const Json & j)
+recordFromJson(const json & j)
 {
   EpochRecord r;
-  r.epoch = j.at("epoch").asInt();
-  r.loss = j.at("loss").asDouble();
-  r.tanimoto = j.at("tanimoto").asDouble();
-  r.valLoss = j.at("val_loss").asDouble();
-  r.valTanimoto = j.at("val_tanimoto").asDouble();
-  r.valDice = j.at("val_dice").asDouble();
-  r.seconds = j.at("seconds").asDouble();
-  r.learningRate = j.at("learning_rate").asDouble();
-  if (const Json * bySource = j.find("val_dice_by_source"))
-    for (const auto & kv : bySource->asObject())
-      r.valDiceBySource.emplace_back(kv.first, kv.second.asDouble());
+  r.epoch = JsonInteger(j.at("epoch"));
+  r.loss = j.at("loss").get<double>();
+  r.tanimoto = j.at("tanimoto").get<double>();
+  r.valLoss = j.at("val_loss").get<double>();
+  r.valTanimoto = j.at("val_tanimoto").get<double>();
+  r.valDice = j.at("val_dice").get<double>();
+  r.seconds = j.at("seconds").get<double>();
+  r.learningRate = j.at("learning_rate").get<double>();
+  if (const auto bySource = j.find("val_dice_by_source"); bySource != j.end())
+    for (const auto & kv : bySource->items())
+      r.valDiceBySource.emplace_back(kv.key(), kv.value().get<double>());
   return r;
 }
 
@@ -189,10 +191,10 @@ TrainingData::subset(const std::string & source) const
   return out;
 }
 
-Json
+nlohmann::ordered_json
 TrainerConfig::toJson() const
 {
-  Json j = Json::object();
+  json j = json::object();
   j["epochs"] = epochs;
   j["batch_size"] = batchSize;
   j["learning_rate"] = learningRate;
@@ -202,15 +204,12 @@ TrainerConfig::toJson() const
   j["augmentation"] = augmentation.toJson();
   if (!sourceWeights.empty())
   {
-    Json weights = Json::object();
+    json weights = json::object();
     for (const auto & kv : sourceWeights)
       weights[kv.first] = kv.second;
     j["source_weights"] = weights;
   }
-  Json drops = Json::array();
-  for (auto e : learningRateDropEpochs)
-    drops.push_back(Json(e));
-  j["learning_rate_drop_epochs"] = drops;
+  j["learning_rate_drop_epochs"] = learningRateDropEpochs;
   j["learning_rate_drop_factor"] = learningRateDropFactor;
   j["max_minutes"] = maxMinutes;
   j["early_stopping_patience"] = earlyStoppingPatience;
@@ -478,16 +477,16 @@ Trainer::saveCheckpoint() const
   const auto optTmp = (dir / "checkpoint-optimizer.pt.tmp").string();
   torch::save(*m_Optimizer, optTmp);
   std::filesystem::rename(optTmp, dir / "checkpoint-optimizer.pt");
-  Json state = Json::object();
+  json state = json::object();
   state["epoch"] = m_History.empty() ? int64_t{ 0 } : m_History.back().epoch;
   state["best_val_loss"] = m_BestValLoss;
   state["epochs_without_improvement"] = m_EpochsWithoutImprovement;
   state["config"] = m_Config.toJson();
-  Json hist = Json::array();
+  json hist = json::array();
   for (const auto & r : m_History)
     hist.push_back(recordToJson(r));
   state["history"] = hist;
-  writeTextAtomically(dir / "checkpoint.json", state.dump(1));
+  writeTextAtomically(dir / "checkpoint.json", DumpJson(state, 1));
 }
 
 bool
@@ -501,20 +500,21 @@ Trainer::resume()
   std::ifstream      in(dir / "checkpoint.json");
   std::ostringstream text;
   text << in.rdbuf();
-  const Json  state = Json::parse(text.str());
+  const json  state = ParseJson(text.str());
   LoadedModel saved = LoadModel((dir / "checkpoint.rcn").string());
   if (saved.info.architecture != m_Network->config())
     throw std::runtime_error("checkpoint in " + dir.string() + " is for another architecture");
-  const int64_t epoch = state.at("epoch").asInt();
-  if (saved.info.provenance.value("checkpoint_epoch", int64_t{ -1 }) != epoch)
+  const int64_t epoch = JsonInteger(state.at("epoch"));
+  const auto    savedEpoch = saved.info.provenance.find("checkpoint_epoch");
+  if (savedEpoch == saved.info.provenance.end() || JsonInteger(*savedEpoch) != epoch)
     throw std::runtime_error("checkpoint in " + dir.string() + " is inconsistent (model and state differ in epoch)");
   copyState(m_Network, saved.network);
   torch::load(*m_Optimizer, (dir / "checkpoint-optimizer.pt").string());
   m_History.clear();
-  for (const Json & r : state.at("history").asArray())
+  for (const json & r : state.at("history"))
     m_History.push_back(recordFromJson(r));
-  m_BestValLoss = state.at("best_val_loss").asDouble();
-  m_EpochsWithoutImprovement = state.at("epochs_without_improvement").asInt();
+  m_BestValLoss = state.at("best_val_loss").get<double>();
+  m_EpochsWithoutImprovement = JsonInteger(state.at("epochs_without_improvement"));
   if (std::filesystem::exists(dir / "best.rcn"))
     m_BestState = cloneState(LoadModel((dir / "best.rcn").string()).network);
   return true;

@@ -15,6 +15,8 @@ namespace rescrnet
 namespace
 {
 
+using json = nlohmann::ordered_json;
+
 [[noreturn]] void
 fail(const std::string & msg)
 {
@@ -99,27 +101,27 @@ struct KerasLayer
 {
   std::string              name;
   std::string              cls;
-  Json                     config;
+  json                     config;
   std::vector<std::string> inbound;
 };
 
 class KerasGraph
 {
 public:
-  explicit KerasGraph(const Json & modelConfig)
+  explicit KerasGraph(const json & modelConfig)
   {
-    const Json & cfg = modelConfig.contains("config") ? modelConfig.at("config") : modelConfig;
-    for (const Json & l : cfg.at("layers").asArray())
+    const json & cfg = modelConfig.contains("config") ? modelConfig.at("config") : modelConfig;
+    for (const json & l : cfg.at("layers"))
     {
       KerasLayer layer;
-      layer.name = l.at("name").asString();
-      layer.cls = l.at("class_name").asString();
+      layer.name = l.at("name").get<std::string>();
+      layer.cls = l.at("class_name").get<std::string>();
       layer.config = l.at("config");
-      for (const Json & node : l.at("inbound_nodes").asArray())
+      for (const json & node : l.at("inbound_nodes"))
       {
-        for (const Json & in : node.asArray())
+        for (const json & in : node)
         {
-          layer.inbound.push_back(in[0].asString());
+          layer.inbound.push_back(in.at(0).get<std::string>());
         }
       }
       m_Order.push_back(layer.name);
@@ -132,10 +134,10 @@ public:
         m_Consumers[in].push_back(name);
       }
     }
-    const Json & inputs = cfg.at("input_layers");
-    if (inputs.size() != 1)
+    const json & inputs = cfg.at("input_layers");
+    if (!inputs.is_array() || inputs.size() != 1)
       fail("the Keras model has " + std::to_string(inputs.size()) + " inputs; Res-CR-Net has one");
-    m_Input = inputs[0][0].asString();
+    m_Input = inputs.at(0).at(0).get<std::string>();
   }
 
   const KerasLayer &
@@ -193,12 +195,12 @@ tidy(double v)
 }
 
 int64_t
-pairValue(const Json & config, const char * key)
+pairValue(const json & config, const char * key)
 {
-  const Json & v = config.at(key);
-  if (v[0].asInt() != v[1].asInt())
+  const json & v = config.at(key);
+  if (JsonInteger(v.at(0)) != JsonInteger(v.at(1)))
     fail(std::string("non-square ") + key + " in layer '" + config.value("name", std::string()) + "'");
-  return v[0].asInt();
+  return JsonInteger(v.at(0));
 }
 
 // The Keras layers that make one STEM or CONV RES block.
@@ -374,10 +376,10 @@ ImportKerasModel(const std::string & h5Path, const std::string & architectureJso
       configSource = baseName(sibling);
     }
   }
-  Json modelConfig;
+  json modelConfig;
   try
   {
-    modelConfig = Json::parse(configText);
+    modelConfig = ParseJson(configText);
   }
   catch (const JsonError & e)
   {
@@ -391,14 +393,16 @@ ImportKerasModel(const std::string & h5Path, const std::string & architectureJso
   try
   {
     KerasGraph   graph(modelConfig);
-    const Json & inputCfg = graph.layer(graph.input()).config;
-    const Json & shape = inputCfg.at("batch_input_shape");
-    config.inputChannels = shape[shape.size() - 1].asInt();
-    const bool fixedGrid = !shape[1].isNull() && !shape[2].isNull();
+    const json & inputCfg = graph.layer(graph.input()).config;
+    const json & shape = inputCfg.at("batch_input_shape");
+    if (!shape.is_array() || shape.size() != 4)
+      fail(configSource + ": unexpected Keras model JSON: batch_input_shape is not [batch, rows, columns, channels]");
+    config.inputChannels = JsonInteger(shape.at(3));
+    const bool fixedGrid = !shape.at(1).is_null() && !shape.at(2).is_null();
     if (fixedGrid)
     {
-      result.info.input.height = shape[1].asInt();
-      result.info.input.width = shape[2].asInt();
+      result.info.input.height = JsonInteger(shape.at(1));
+      result.info.input.width = JsonInteger(shape.at(2));
     }
 
     std::string cur = graph.input();
@@ -454,7 +458,7 @@ ImportKerasModel(const std::string & h5Path, const std::string & architectureJso
       auto drops = graph.consumers(cur, "SpatialDropout2D");
       if (!drops.empty())
       {
-        b.dropout = tidy(graph.layer(drops[0]).config.at("rate").asDouble());
+        b.dropout = tidy(graph.layer(drops[0]).config.at("rate").get<double>());
         cur = drops[0];
       }
       blocks.push_back(b);
@@ -469,41 +473,45 @@ ImportKerasModel(const std::string & h5Path, const std::string & architectureJso
       fail("unexpected Keras graph: the head does not end in a softmax");
 
     // The configuration, read from the graph.
-    const Json & firstSep = graph.layer(blocks[0].sep1[0]).config;
-    config.filters = firstSep.at("filters").asInt();
+    const json & firstSep = graph.layer(blocks[0].sep1[0]).config;
+    config.filters = JsonInteger(firstSep.at("filters"));
     config.kernels.clear();
     config.dilations.clear();
     for (const auto & s : blocks[0].sep1)
     {
-      const Json & c = graph.layer(s).config;
+      const json & c = graph.layer(s).config;
       config.kernels.push_back(pairValue(c, "kernel_size"));
       config.dilations.push_back(pairValue(c, "dilation_rate"));
-      if (c.at("depth_multiplier").asInt() != 1 || c.at("padding").asString() != "same")
+      if (JsonInteger(c.at("depth_multiplier")) != 1 || c.at("padding") != "same")
         fail("unsupported SeparableConv2D settings in '" + s + "'");
     }
     config.convResBlocks = static_cast<int64_t>(blocks.size()) - 1;
     config.blockDropout.clear();
     for (const auto & b : blocks)
       config.blockDropout.push_back(b.dropout);
-    config.numClasses = graph.layer(head).config.at("filters").asInt();
-    config.leakySlope = tidy(graph.layer(headAct).config.at("alpha").asDouble());
-    const Json & bnCfg = graph.layer(blocks[0].bn[0]).config;
-    config.batchNormEpsilon = tidy(bnCfg.at("epsilon").asDouble());
+    config.numClasses = JsonInteger(graph.layer(head).config.at("filters"));
+    config.leakySlope = tidy(graph.layer(headAct).config.at("alpha").get<double>());
+    const json & bnCfg = graph.layer(blocks[0].bn[0]).config;
+    config.batchNormEpsilon = tidy(bnCfg.at("epsilon").get<double>());
     // Keras momentum m is PyTorch momentum 1 - m.
-    config.batchNormMomentum = tidy(1.0 - bnCfg.at("momentum").asDouble());
+    config.batchNormMomentum = tidy(1.0 - bnCfg.at("momentum").get<double>());
     config.lstmBlocks = 0;
     config.validate();
     for (const auto & b : blocks)
     {
       for (size_t i = 0; i < b.sep1.size(); ++i)
       {
-        const Json & c = graph.layer(b.sep1[i]).config;
+        const json & c = graph.layer(b.sep1[i]).config;
         if (pairValue(c, "kernel_size") != config.kernels[i] || pairValue(c, "dilation_rate") != config.dilations[i])
           fail("unexpected Keras graph: block branches differ in kernel or dilation ('" + b.sep1[i] + "')");
       }
     }
   }
   catch (const JsonError & e)
+  {
+    fail(configSource + ": unexpected Keras model JSON: " + e.what());
+  }
+  catch (const json::exception & e)
   {
     fail(configSource + ": unexpected Keras model JSON: " + e.what());
   }
@@ -553,7 +561,7 @@ ImportKerasModel(const std::string & h5Path, const std::string & architectureJso
     config.numClasses == 2 ? std::vector<std::string>{ "lungs", "non_lungs" } : std::vector<std::string>{};
   for (int64_t c = static_cast<int64_t>(result.info.classes.size()); c < config.numClasses; ++c)
     result.info.classes.push_back("class_" + std::to_string(c));
-  Json prov = Json::object();
+  json prov = json::object();
   prov["kind"] = "imported";
   prov["source"] = baseName(h5Path);
   prov["architecture_source"] = configSource;

@@ -5,7 +5,7 @@
 #ifndef rescrnet_Augmentation_h
 #define rescrnet_Augmentation_h
 
-#include "rescrnet/Json.h"
+#include "rescrnet/JsonParsing.h"
 
 #include <torch/torch.h>
 
@@ -38,10 +38,10 @@ struct AugmentationConfig
   static AugmentationConfig
   None();
 
-  Json
+  nlohmann::ordered_json
   toJson() const;
   static AugmentationConfig
-  fromJson(const Json & j);
+  fromJson(const nlohmann::ordered_json & j);
 };
 
 struct SampleTransform

@@ -4,7 +4,7 @@
 #ifndef rescrnet_Distributed_h
 #define rescrnet_Distributed_h
 
-#include "rescrnet/Json.h"
+#include "rescrnet/JsonParsing.h"
 
 #include <torch/torch.h>
 
@@ -41,7 +41,7 @@ struct DistributedConfig
   FromEnvironment();
 
   // The world size and the rendezvous (for provenance; the rank is left out, as every rank trains the same model).
-  Json
+  nlohmann::ordered_json
   toJson() const;
 };
 

@@ -11,7 +11,7 @@
 #ifndef rescrnet_ModelFile_h
 #define rescrnet_ModelFile_h
 
-#include "rescrnet/Json.h"
+#include "rescrnet/JsonParsing.h"
 #include "rescrnet/NetworkConfig.h"
 #include "rescrnet/ResCRNet.h"
 
@@ -40,10 +40,10 @@ struct InputSpec
   std::string equalization{ "global-256" };
   std::string scale{ "divide-255" };
 
-  Json
+  nlohmann::ordered_json
   toJson() const;
   static InputSpec
-  fromJson(const Json & j);
+  fromJson(const nlohmann::ordered_json & j);
 };
 
 struct ModelInfo
@@ -52,8 +52,8 @@ struct ModelInfo
   InputSpec                input;
   std::vector<std::string> classes{ "lungs", "non_lungs" };
   // Who or what made the weights: {"kind": "trained"|"imported", "by": ..., "source": ..., ...}.
-  Json provenance{ Json::object() };
-  Json metrics{ Json::object() };
+  nlohmann::ordered_json provenance = nlohmann::ordered_json::object();
+  nlohmann::ordered_json metrics = nlohmann::ordered_json::object();
 };
 
 struct LoadedModel

@@ -2,7 +2,7 @@
 #ifndef rescrnet_NetworkConfig_h
 #define rescrnet_NetworkConfig_h
 
-#include "rescrnet/Json.h"
+#include "rescrnet/JsonParsing.h"
 
 #include <string>
 #include <vector>
@@ -49,10 +49,10 @@ struct NetworkConfig
   void
   validate() const;
 
-  Json
+  nlohmann::ordered_json
   toJson() const;
   static NetworkConfig
-  fromJson(const Json & j);
+  fromJson(const nlohmann::ordered_json & j);
 
   bool
   operator==(const NetworkConfig & o) const;

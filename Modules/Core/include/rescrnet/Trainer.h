@@ -89,7 +89,7 @@ struct TrainerConfig
   // Processes training together (see above); worldSize 1: this process alone.
   DistributedConfig distributed;
 
-  Json
+  nlohmann::ordered_json
   toJson() const;
 };
 

@@ -8,8 +8,6 @@
 #include "rescrnet/viz/TrainingCurve.h"
 #include "rescrnet/viz/Viewer.h"
 
-#include "../IO/SyntheticDicom.h"
-
 #include <vtkCallbackCommand.h>
 #include <vtkCommand.h>
 #include <vtkImageData.h>
@@ -146,32 +144,7 @@ TEST(Render, OrientationOfPNGNRRDAndDICOM)
 {
   RESCRNET_DISPLAY_OR_SKIP();
   const auto dir = TemporaryDirectory();
-  auto       grey = Phantom();
-  auto       mirrored = NewImage<GreyImage>(96, 80);
-  for (unsigned y = 0; y < 80; ++y)
-    for (unsigned x = 0; x < 96; ++x)
-      mirrored->SetPixel({ { x, y } }, grey->GetPixel({ { 95 - x, y } }));
-  using UShortImage = itk::Image<unsigned short, 2>;
-  auto png = NewImage<UShortImage>(96, 80);
-  for (unsigned i = 0; i < 96 * 80; ++i)
-    png->GetBufferPointer()[i] = static_cast<unsigned short>(grey->GetBufferPointer()[i]);
-  Write(png.GetPointer(), dir / "phantom.png");
-  mirrored->SetDirection([] {
-    GreyImage::DirectionType d;
-    d.SetIdentity();
-    d[0][0] = -1;
-    return d;
-  }());
-  Write(mirrored.GetPointer(), dir / "phantom.nrrd");
-  SyntheticRadiograph dicom;
-  dicom.columns = 96;
-  dicom.rows = 80;
-  for (unsigned y = 0; y < 80; ++y)
-    for (unsigned x = 0; x < 96; ++x)
-      dicom.pixels.push_back(static_cast<unsigned short>(grey->GetPixel({ { 95 - x, y } })));
-  dicom.edit = [](DcmDataset & ds) { ds.putAndInsertString(DCM_PatientOrientation, "R\\F"); };
-  WriteSyntheticRadiograph(dicom, dir / "phantom.dcm");
-
+  WriteOrientationPhantoms(dir);
   viz::OverlayStyle style;
   style.hasWindowLevel = false;
   for (const char * file : { "phantom.png", "phantom.nrrd", "phantom.dcm" })

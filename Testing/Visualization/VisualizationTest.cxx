@@ -7,8 +7,6 @@
 #include "rescrnet/viz/Scene.h"
 #include "rescrnet/viz/TrainingCurve.h"
 
-#include "../IO/SyntheticDicom.h"
-
 #include <cstdlib>
 #include <fstream>
 
@@ -47,19 +45,6 @@ WriteText(const fs::path & path, const std::string & text)
   out << text;
 }
 
-// The phantom with x mirrored: what a file stores when its x axis runs to the patient's right.
-template <typename TImage>
-typename TImage::Pointer
-MirrorX(const TImage * in)
-{
-  const auto size = in->GetLargestPossibleRegion().GetSize();
-  auto       out = NewImage<TImage>(static_cast<unsigned>(size[0]), static_cast<unsigned>(size[1]));
-  for (unsigned y = 0; y < size[1]; ++y)
-    for (unsigned x = 0; x < size[0]; ++x)
-      out->SetPixel({ { x, y } }, in->GetPixel({ { static_cast<unsigned>(size[0]) - 1 - x, y } }));
-  return out;
-}
-
 } // namespace
 
 TEST(VisualizationLayers, OrientationFromDirection)
@@ -88,39 +73,7 @@ TEST(VisualizationLayers, OrientationFromDirection)
 TEST(VisualizationLayers, SameDisplayOrderForPNGNRRDAndDICOM)
 {
   const auto dir = TemporaryDirectory();
-  auto       grey = Phantom();
-  using UShortImage = itk::Image<unsigned short, 2>;
-  auto png = NewImage<UShortImage>(96, 80);
-  for (unsigned i = 0; i < 96 * 80; ++i)
-    png->GetBufferPointer()[i] = static_cast<unsigned short>(grey->GetBufferPointer()[i]);
-  Write(png.GetPointer(), dir / "phantom.png");
-
-  using Volume = itk::Image<float, 3>;
-  auto               mirrored = MirrorX<GreyImage>(grey);
-  auto               nrrd = Volume::New();
-  Volume::RegionType region;
-  region.SetSize({ { 96, 80, 1 } });
-  nrrd->SetRegions(region);
-  nrrd->Allocate();
-  std::copy(mirrored->GetBufferPointer(), mirrored->GetBufferPointer() + 96 * 80, nrrd->GetBufferPointer());
-  Volume::DirectionType direction;
-  direction.SetIdentity();
-  direction[0][0] = -1.0; // x runs to the patient's right
-  nrrd->SetDirection(direction);
-  Volume::SpacingType spacing;
-  spacing.Fill(0.5);
-  nrrd->SetSpacing(spacing);
-  Write(nrrd.GetPointer(), dir / "phantom.nrrd");
-
-  SyntheticRadiograph dicom;
-  dicom.columns = 96;
-  dicom.rows = 80;
-  for (unsigned y = 0; y < 80; ++y)
-    for (unsigned x = 0; x < 96; ++x)
-      dicom.pixels.push_back(static_cast<unsigned short>(mirrored->GetPixel({ { x, y } })));
-  dicom.edit = [](DcmDataset & ds) { ds.putAndInsertString(DCM_PatientOrientation, "R\\F"); };
-  WriteSyntheticRadiograph(dicom, dir / "phantom.dcm");
-
+  WriteOrientationPhantoms(dir);
   for (const char * file : { "phantom.png", "phantom.nrrd", "phantom.dcm" })
   {
     SCOPED_TRACE(file);

@@ -9,6 +9,8 @@
 #include "rescrnet/viz/Layers.h"
 #include "rescrnet/viz/Render.h"
 
+#include "../IO/SyntheticDicom.h"
+
 #include "itkImageFileReader.h"
 #include "itkImageFileWriter.h"
 
@@ -109,6 +111,47 @@ Write(const TImage * image, const std::filesystem::path & path)
   writer->SetInput(image);
   writer->SetFileName(path.string());
   writer->Update();
+}
+
+// The phantom stored three ways in `dir`: phantom.png as is; phantom.nrrd, a one-slice volume with x mirrored, its
+// direction saying so (-x) and 0.5 mm pixels; phantom.dcm with x mirrored and Patient Orientation R\F. Shown as
+// radiologists expect, all three have the marker at the viewer's top left.
+inline void
+WriteOrientationPhantoms(const std::filesystem::path & dir)
+{
+  auto grey = Phantom();
+  using UShortImage = itk::Image<unsigned short, 2>;
+  auto png = NewImage<UShortImage>(96, 80);
+  for (unsigned i = 0; i < 96 * 80; ++i)
+    png->GetBufferPointer()[i] = static_cast<unsigned short>(grey->GetBufferPointer()[i]);
+  Write(png.GetPointer(), dir / "phantom.png");
+
+  using Volume = itk::Image<float, 3>;
+  auto               nrrd = Volume::New();
+  Volume::RegionType region;
+  region.SetSize({ { 96, 80, 1 } });
+  nrrd->SetRegions(region);
+  nrrd->Allocate();
+  SyntheticRadiograph dicom;
+  dicom.columns = 96;
+  dicom.rows = 80;
+  for (unsigned y = 0; y < 80; ++y)
+    for (unsigned x = 0; x < 96; ++x)
+    {
+      const float mirrored = grey->GetPixel({ { 95 - x, y } });
+      nrrd->SetPixel({ { x, y, 0 } }, mirrored);
+      dicom.pixels.push_back(static_cast<unsigned short>(mirrored));
+    }
+  Volume::DirectionType direction;
+  direction.SetIdentity();
+  direction[0][0] = -1.0; // x runs to the patient's right
+  nrrd->SetDirection(direction);
+  Volume::SpacingType spacing;
+  spacing.Fill(0.5);
+  nrrd->SetSpacing(spacing);
+  Write(nrrd.GetPointer(), dir / "phantom.nrrd");
+  dicom.edit = [](DcmDataset & ds) { ds.putAndInsertString(DCM_PatientOrientation, "R\\F"); };
+  WriteSyntheticRadiograph(dicom, dir / "phantom.dcm");
 }
 
 inline RGBImage::Pointer

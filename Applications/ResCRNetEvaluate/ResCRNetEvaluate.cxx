@@ -4,33 +4,31 @@
 #include "ResCRNetEvaluateXML.h"
 
 #include "ResCRNetApplicationStartup.h"
-#include "ResCRNetDataset.h"
 #include "ResCRNetLungPipeline.h"
 
+#include "rescrnet/AtomicFile.h"
+#include "rescrnet/CsvTable.h"
 #include "rescrnet/JsonParsing.h"
 #include "rescrnet/Predictor.h"
 #include "rescrnet/cli/CommandLine.h"
 #include "rescrnet/cli/Progress.h"
+#include "rescrnet/io/Dataset.h"
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <map>
-#include <sstream>
 
 namespace cli = rescrnet::cli;
 namespace app = rescrnet::app;
-namespace fs = std::filesystem;
+namespace io = rescrnet::io;
 using json = nlohmann::ordered_json;
 
 namespace
 {
 
-using Pair = app::ImagePair;
+using Pair = io::ImagePair;
 
 struct Row
 {
@@ -83,19 +81,6 @@ Summary(const std::vector<const Row *> & rows)
   return j;
 }
 
-void
-WriteText(const std::string & path, const std::string & text)
-{
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << text;
-    if (!out)
-      throw std::runtime_error("cannot write " + path);
-  }
-  fs::rename(tmp, path);
-}
-
 int
 Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
 {
@@ -106,13 +91,10 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
   if (folderMode && !(args.IsSet("images") && args.IsSet("masks")))
     throw std::runtime_error("--images and --masks go together");
   for (const char * out : { "outputCSV", "summaryJson" })
-  {
-    const std::string p = args.GetString(out);
-    if (!p.empty() && !fs::is_directory(fs::absolute(p).parent_path()))
-      throw std::runtime_error("cannot write " + p + ": its folder does not exist");
-  }
-  const auto pairs = splitMode ? app::ReadSplitPairs(args.GetString("split"), args.GetString("subset"))
-                               : app::MatchFolderPairs(args.GetString("images"), args.GetString("masks"));
+    if (args.IsSet(out))
+      rescrnet::CheckWritableFolder(args.GetString(out));
+  const auto pairs = splitMode ? io::ReadSplitPairs(args.GetString("split"), args.GetString("subset"))
+                               : io::MatchFolderPairs(args.GetString("images"), args.GetString("masks"));
 
   const std::string    model = app::ModelPath(args.GetString("model"));
   auto                 predictor = app::LoadPredictor(model, static_cast<int>(args.GetInt("threads")));
@@ -176,17 +158,36 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
 
   if (args.IsSet("outputCSV"))
   {
-    std::ostringstream csv;
-    csv << "id,source,dice,jaccard,precision,recall,f1,pixel_accuracy,hausdorff_mm,hd95_mm,mean_surface_mm,seconds\n";
-    csv << std::setprecision(6);
+    using rescrnet::CsvTable;
+    CsvTable csv({ "id",
+                   "source",
+                   "dice",
+                   "jaccard",
+                   "precision",
+                   "recall",
+                   "f1",
+                   "pixel_accuracy",
+                   "hausdorff_mm",
+                   "hd95_mm",
+                   "mean_surface_mm",
+                   "seconds" });
     for (const auto & r : rows)
-      csv << r.pair.id << ',' << r.pair.source << ',' << r.m.dice << ',' << r.m.jaccard << ',' << r.m.precision << ','
-          << r.m.recall << ',' << r.m.f1 << ',' << r.m.pixelAccuracy << ',' << r.m.hausdorffMM << ','
-          << r.m.hausdorff95MM << ',' << r.m.meanSurfaceDistanceMM << ',' << r.seconds << "\n";
-    WriteText(args.GetString("outputCSV"), csv.str());
+      csv.AddRow({ r.pair.id,
+                   r.pair.source,
+                   CsvTable::Number(r.m.dice),
+                   CsvTable::Number(r.m.jaccard),
+                   CsvTable::Number(r.m.precision),
+                   CsvTable::Number(r.m.recall),
+                   CsvTable::Number(r.m.f1),
+                   CsvTable::Number(r.m.pixelAccuracy),
+                   CsvTable::Number(r.m.hausdorffMM),
+                   CsvTable::Number(r.m.hausdorff95MM),
+                   CsvTable::Number(r.m.meanSurfaceDistanceMM),
+                   CsvTable::Number(r.seconds) });
+    csv.Write(args.GetString("outputCSV"));
   }
   if (args.IsSet("summaryJson"))
-    WriteText(args.GetString("summaryJson"), rescrnet::DumpJson(summary, 2) + "\n");
+    rescrnet::WriteFileAtomically(args.GetString("summaryJson"), rescrnet::DumpJson(summary, 2) + "\n");
   returned.Set("imagesEvaluated", static_cast<int64_t>(rows.size()));
   returned.Set("diceMean", summary["overall"].at("dice_mean").get<double>());
   return EXIT_SUCCESS;

@@ -2,12 +2,10 @@
 // Trains Res-CR-Net on image/mask pairs (a split CSV or folders); a thin wrapper over itk::ResCRNetTrainer.
 #include "ResCRNetTrainXML.h"
 
-#include "ResCRNetDataset.h"
-#include "ResCRNetLungPipeline.h"
-
 #include "itkCommand.h"
-#include "itkImageFileReader.h"
 #include "itkResCRNetTrainer.h"
+#include "rescrnet/io/Dataset.h"
+#include "rescrnet/io/ImageFile.h"
 
 #include "rescrnet/cli/CommandLine.h"
 #include "rescrnet/cli/Progress.h"
@@ -24,7 +22,7 @@
 #include <unistd.h>
 
 namespace cli = rescrnet::cli;
-namespace app = rescrnet::app;
+namespace io = rescrnet::io;
 namespace fs = std::filesystem;
 
 namespace
@@ -40,29 +38,19 @@ template <typename TImage>
 typename TImage::Pointer
 Read(const std::string & path)
 {
-  app::CheckImageFile(path);
-  auto reader = itk::ImageFileReader<TImage>::New();
-  reader->SetFileName(path);
-  try
-  {
-    reader->Update();
-  }
-  catch (const itk::ExceptionObject & e)
-  {
-    throw std::runtime_error("cannot read " + path + ": " + std::string(e.GetDescription()));
-  }
-  return reader->GetOutput();
+  io::CheckRadiographFile(path);
+  return io::ReadImage<TImage>(path);
 }
 
-std::vector<app::ImagePair>
+std::vector<io::ImagePair>
 Pairs(const cli::Arguments & args, bool validation)
 {
   if (args.IsSet("split"))
   {
-    std::vector<app::ImagePair> pairs;
+    std::vector<io::ImagePair> pairs;
     for (const auto & split : args.GetAll("split"))
     {
-      auto some = app::ReadSplitPairs(split, args.GetString(validation ? "valSubset" : "trainSubset"));
+      auto some = io::ReadSplitPairs(split, args.GetString(validation ? "valSubset" : "trainSubset"));
       pairs.insert(pairs.end(), some.begin(), some.end());
     }
     return pairs;
@@ -74,7 +62,7 @@ Pairs(const cli::Arguments & args, bool validation)
   if (images.empty() || masks.empty())
     throw std::runtime_error(validation ? "--valImages and --valMasks go together"
                                         : "give --split CSV or --images DIR with --masks DIR");
-  return app::MatchFolderPairs(images, masks);
+  return io::MatchFolderPairs(images, masks);
 }
 
 // "MC=1,SH=1,QUEXNC=2" -> {{MC, 1}, {SH, 1}, {QUEXNC, 2}}.

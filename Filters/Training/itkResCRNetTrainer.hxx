@@ -4,9 +4,9 @@
 #include "itkResCRNetTrainer.h"
 
 #include "itkBinaryThresholdImageFilter.h"
+#include "itkCXRNetworkInputImageFilter.h"
 #include "itkCXRPreprocessImageFilter.h"
 #include "itkChangeInformationImageFilter.h"
-#include "itkHistogramEqualizationImageFilter.h"
 #include "itkLinearInterpolateImageFunction.h"
 #include "itkNearestNeighborExtrapolateImageFunction.h"
 #include "itkResampleImageFilter.h"
@@ -91,13 +91,12 @@ torch::Tensor
 ResCRNetTrainer<TImage, TLabelImage>::ImageToTensor(const ImageType * image, unsigned int width, unsigned int height)
 {
   using FloatImage = Image<float, ImageDimension>;
-  auto preprocess = CXRPreprocessImageFilter<ImageType, FloatImage>::New();
-  preprocess->SetInput(image);
-  preprocess->SetGridSize(width, height);
-  auto equalize = HistogramEqualizationImageFilter<FloatImage>::New();
-  equalize->SetInput(preprocess->GetOutput());
-  equalize->Update();
-  const FloatImage * out = equalize->GetOutput();
+  // The first stages of CXRLungSegmentationImageFilter: what the network sees at inference.
+  auto networkInput = CXRNetworkInputImageFilter<ImageType, FloatImage>::New();
+  networkInput->SetInput(image);
+  networkInput->SetGridSize(width, height);
+  networkInput->Update();
+  const FloatImage * out = networkInput->GetOutput();
   const auto         size = out->GetLargestPossibleRegion().GetSize();
   for (unsigned int d = 2; d < ImageDimension; ++d)
   {

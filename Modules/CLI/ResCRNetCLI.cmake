@@ -53,8 +53,8 @@ function(rescrnet_add_cli)
   if(NOT ARG_NO_INSTALL)
     # Both places: Slicer scans the dedicated directory; bin is for the command line. CMAKE_INSTALL_RPATH
     # ($ORIGIN/../lib and $ORIGIN/../..) finds the project's libraries from either.
-    install(TARGETS ${ARG_NAME} RUNTIME DESTINATION ${RESCRNET_INSTALL_CLI_DIR})
-    install(TARGETS ${ARG_NAME} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+    install(TARGETS ${ARG_NAME} RUNTIME DESTINATION ${RESCRNET_INSTALL_CLI_DIR} COMPONENT Runtime)
+    install(TARGETS ${ARG_NAME} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT Runtime)
   endif()
 
   set_property(GLOBAL APPEND PROPERTY RESCRNET_CLI_MODULES ${ARG_NAME})

@@ -1,5 +1,7 @@
 #include "rescrnet/cli/ModuleDescription.h"
 
+#include "rescrnet/TextUtilities.h"
+
 #include <expat.h>
 
 #include <algorithm>
@@ -95,16 +97,6 @@ ParseTree(const std::string & xml)
   return std::move(builder.root);
 }
 
-std::string
-Trim(const std::string & s)
-{
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos)
-    return std::string();
-  const auto last = s.find_last_not_of(" \t\r\n");
-  return s.substr(first, last - first + 1);
-}
-
 // Collapses runs of white space (descriptions are indented and wrapped in the XML).
 std::string
 Collapse(const std::string & s)
@@ -163,21 +155,6 @@ IsInteger(const std::string & text)
   char * end = nullptr;
   (void)std::strtoll(s.c_str(), &end, 10);
   return end == s.c_str() + s.size() && errno != ERANGE;
-}
-
-std::vector<std::string>
-SplitComma(const std::string & s)
-{
-  std::vector<std::string> out;
-  if (Trim(s).empty())
-    return out;
-  std::string        item;
-  std::istringstream in(s);
-  while (std::getline(in, item, ','))
-    out.push_back(Trim(item));
-  if (!s.empty() && s.back() == ',')
-    out.push_back(std::string());
-  return out;
 }
 
 const std::set<std::string> &

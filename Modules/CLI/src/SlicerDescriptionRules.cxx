@@ -6,6 +6,8 @@
 // is refused at the flag, an <index> after a <flag> at the index), so this checker is one too.
 #include "rescrnet/cli/ModuleDescription.h"
 
+#include "rescrnet/TextUtilities.h"
+
 #include <expat.h>
 
 #include <algorithm>
@@ -126,15 +128,6 @@ ParameterChildElements()
   static const std::set<std::string> children{ "flag",    "longflag", "name",        "label",   "element", "default",
                                                "channel", "index",    "constraints", "minimum", "maximum", "step" };
   return children;
-}
-
-std::string
-TrimSpace(const std::string & s)
-{
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos)
-    return std::string();
-  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
 }
 
 std::string
@@ -285,7 +278,7 @@ private:
   void
   End(const std::string & name)
   {
-    const std::string text = TrimSpace(m_Open.back().text);
+    const std::string text = Trim(m_Open.back().text);
     m_Open.pop_back();
     if (name == "parameters")
     {

@@ -1,12 +1,13 @@
 #include "rescrnet/ModelFile.h"
 
+#include "rescrnet/AtomicFile.h"
+
 #include <array>
 #include <cerrno>
 #include <map>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <random>
 #include <sstream>
 
 namespace rescrnet
@@ -272,29 +273,13 @@ SaveModel(const std::string & path, const ResCRNet & network, const ModelInfo & 
   putLE<uint32_t>(prefix, 0);
   putLE<uint64_t>(prefix, text.size());
 
-  std::random_device rd;
-  const std::string  tmp = path + ".tmp" + std::to_string(rd() % 1000000);
+  try
   {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out)
-    {
-      throw ModelFileError("cannot write " + path + ": " + std::strerror(errno));
-    }
-    out.write(prefix.data(), static_cast<std::streamsize>(prefix.size()));
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    out.close();
-    if (!out)
-    {
-      std::remove(tmp.c_str());
-      throw ModelFileError("cannot write " + path + ": write failed");
-    }
+    WriteFileAtomically(path, prefix + text + data);
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+  catch (const AtomicFileError & e)
   {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw ModelFileError("cannot write " + path + ": " + why);
+    throw ModelFileError(e.what());
   }
 }
 

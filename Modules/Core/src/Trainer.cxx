@@ -1,5 +1,7 @@
 #include "rescrnet/Trainer.h"
 
+#include "rescrnet/AtomicFile.h"
+#include "rescrnet/CsvTable.h"
 #include "rescrnet/Losses.h"
 
 #include <algorithm>
@@ -64,19 +66,6 @@ recordFromJson(const json & j)
     for (const auto & kv : bySource->items())
       r.valDiceBySource.emplace_back(kv.key(), kv.value().get<double>());
   return r;
-}
-
-void
-writeTextAtomically(const std::filesystem::path & path, const std::string & text)
-{
-  const auto tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out)
-      throw std::runtime_error("cannot write " + path.string());
-  }
-  std::filesystem::rename(tmp, path);
 }
 
 std::vector<torch::Tensor>
@@ -474,9 +463,11 @@ Trainer::saveCheckpoint() const
   ModelInfo info = m_Info;
   info.provenance["checkpoint_epoch"] = m_History.empty() ? int64_t{ 0 } : m_History.back().epoch;
   SaveModel((dir / "checkpoint.rcn").string(), m_Network, info);
-  const auto optTmp = (dir / "checkpoint-optimizer.pt.tmp").string();
-  torch::save(*m_Optimizer, optTmp);
-  std::filesystem::rename(optTmp, dir / "checkpoint-optimizer.pt");
+  {
+    AtomicFile optimizerState((dir / "checkpoint-optimizer.pt").string());
+    torch::save(*m_Optimizer, optimizerState.TemporaryPath());
+    optimizerState.Commit();
+  }
   json state = json::object();
   state["epoch"] = m_History.empty() ? int64_t{ 0 } : m_History.back().epoch;
   state["best_val_loss"] = m_BestValLoss;
@@ -486,7 +477,7 @@ Trainer::saveCheckpoint() const
   for (const auto & r : m_History)
     hist.push_back(recordToJson(r));
   state["history"] = hist;
-  writeTextAtomically(dir / "checkpoint.json", DumpJson(state, 1));
+  WriteFileAtomically((dir / "checkpoint.json").string(), DumpJson(state, 1));
 }
 
 bool
@@ -780,43 +771,36 @@ Trainer::distributedStep(const std::vector<int64_t> & idx, int64_t epoch)
 void
 Trainer::WriteHistoryCsv(const std::vector<EpochRecord> & history, const std::string & path)
 {
-  std::vector<std::string> sources;
+  std::vector<std::string> header{ "epoch",        "loss",     "tanimoto", "val_loss",
+                                   "val_tanimoto", "val_dice", "seconds",  "learning_rate" };
+  std::vector<std::string> sources; // per-source validation columns, from the first record that has them
   for (const auto & r : history)
     if (sources.empty())
       for (const auto & kv : r.valDiceBySource)
+      {
         sources.push_back(kv.first);
-  std::ostringstream os;
-  os << "epoch,loss,tanimoto,val_loss,val_tanimoto,val_dice,seconds,learning_rate";
-  for (const auto & source : sources)
-    os << ",val_dice_" << source;
-  os << "\n";
-  char line[512];
+        header.push_back("val_dice_" + kv.first);
+      }
+  CsvTable   table(header);
+  const auto fixed = [](const char * format, double value) {
+    char cell[64];
+    std::snprintf(cell, sizeof(cell), format, value);
+    return std::string(cell);
+  };
   for (const auto & r : history)
   {
-    std::snprintf(line,
-                  sizeof(line),
-                  "%lld,%.6f,%.6f,%.6f,%.6f,%.6f,%.1f,%g",
-                  static_cast<long long>(r.epoch),
-                  r.loss,
-                  r.tanimoto,
-                  r.valLoss,
-                  r.valTanimoto,
-                  r.valDice,
-                  r.seconds,
-                  r.learningRate);
-    os << line;
+    std::vector<std::string> row{ std::to_string(r.epoch),  fixed("%.6f", r.loss),        fixed("%.6f", r.tanimoto),
+                                  fixed("%.6f", r.valLoss), fixed("%.6f", r.valTanimoto), fixed("%.6f", r.valDice),
+                                  fixed("%.1f", r.seconds), fixed("%g", r.learningRate) };
     for (const auto & source : sources)
     {
       const auto it = std::find_if(
         r.valDiceBySource.begin(), r.valDiceBySource.end(), [&](const auto & kv) { return kv.first == source; });
-      line[0] = '\0';
-      if (it != r.valDiceBySource.end())
-        std::snprintf(line, sizeof(line), "%.6f", it->second);
-      os << ',' << line;
+      row.push_back(it != r.valDiceBySource.end() ? fixed("%.6f", it->second) : std::string());
     }
-    os << '\n';
+    table.AddRow(std::move(row));
   }
-  writeTextAtomically(path, os.str());
+  table.Write(path);
 }
 
 } // namespace rescrnet

@@ -1,6 +1,7 @@
 #include "rescrnet/io/DicomRadiograph.h"
 
 #include "DicomCodecs.h"
+#include "rescrnet/TextUtilities.h"
 
 #include "itkGDCMImageIO.h"
 
@@ -29,16 +30,6 @@ namespace fs = std::filesystem;
 
 namespace
 {
-
-std::string
-OneLine(std::string s)
-{
-  std::replace(s.begin(), s.end(), '\n', ' ');
-  std::replace(s.begin(), s.end(), '\r', ' ');
-  while (!s.empty() && s.back() == ' ')
-    s.pop_back();
-  return s;
-}
 
 std::string
 GetString(DcmItem & ds, const DcmTagKey & key, long pos = 0)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/ModelFile.h"
 #include "rescrnet/Predictor.h"
 
@@ -242,4 +243,12 @@ TEST_F(ModelFileFixture, HeaderThatIsNotJsonOrHasWrongTypes)
   EXPECT_NE(loadError(dir / "string.rcn").find("invalid model header"), std::string::npos);
   writeAll(dir / "offset.rcn", rewriteHeader(bytes, [](json & h) { h["tensors"][0]["offset"] = -4; }));
   EXPECT_NE(loadError(dir / "offset.rcn").find("bad extent"), std::string::npos) << loadError(dir / "offset.rcn");
+}
+
+TEST(Crc32, IsTheStandardCrc32AndContinues)
+{
+  const std::string text = "123456789";
+  EXPECT_EQ(Crc32(text.data(), text.size()), 0xCBF43926u); // the CRC-32 check value
+  EXPECT_EQ(Crc32(text.data() + 4, 5, Crc32(text.data(), 4)), 0xCBF43926u);
+  EXPECT_EQ(Crc32(nullptr, 0), 0u);
 }

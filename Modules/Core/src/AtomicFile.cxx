@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/AtomicFile.h"
 
 #include <atomic>
@@ -79,7 +80,7 @@ AtomicFile::~AtomicFile()
 }
 
 void
-AtomicFile::Write(const std::string & bytes)
+AtomicFile::write(const std::string & bytes)
 {
   std::FILE * out = std::fopen(m_TemporaryPath.c_str(), "wb");
   if (!out)
@@ -96,7 +97,7 @@ AtomicFile::Write(const std::string & bytes)
 }
 
 void
-AtomicFile::Commit()
+AtomicFile::commit()
 {
   if (m_Committed)
     return;
@@ -118,8 +119,8 @@ void
 WriteFileAtomically(const std::string & path, const std::string & bytes)
 {
   AtomicFile file(path);
-  file.Write(bytes);
-  file.Commit();
+  file.write(bytes);
+  file.commit();
 }
 
 } // namespace rescrnet

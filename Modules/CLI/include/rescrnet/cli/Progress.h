@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Progress reporting for command-line modules, without ITK, for two readers:
 //  - Slicer (and logs), which read stdout through a pipe: progress tags, flushed after each write; Slicer scans for
 //    the last <filter-progress>. ReportProgress() and ProgressStage for stages that are not ITK filters, FilterWatcher

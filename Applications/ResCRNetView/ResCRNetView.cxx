@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ResCRNetView [options] <radiograph, folder or results CSV>
 // ResCRNetView --curve history.csv <output PNG>
 // Views radiographs with their lungs, renders screenshots, panels and contact sheets, and draws training curves (see
@@ -6,6 +7,7 @@
 
 #include "rescrnet/cli/CommandLine.h"
 #include "rescrnet/cli/Progress.h"
+#include "rescrnet/io/ImageFile.h"
 #include "rescrnet/viz/Figures.h"
 #include "rescrnet/viz/Render.h"
 #include "rescrnet/viz/Results.h"
@@ -66,7 +68,7 @@ Images(const cli::Arguments & args)
   std::error_code              ec;
   if (fs::is_directory(input, ec))
   {
-    for (const auto & image : viz::ListImageFiles(input))
+    for (const auto & image : rescrnet::io::ListImages(input))
       images.push_back(viz::LayerFiles{ image, {}, {}, {}, {}, {} });
     if (images.empty())
       throw std::runtime_error("no readable images in folder " + input);

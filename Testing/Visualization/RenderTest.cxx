@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // VTK rendering through X (Xvfb in the test script): each picture is compared with its committed baseline in
 // Testing/Data/Visualization with a tolerance, and checked not to be blank. Skipped, with the reason, without a
 // display.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The ResCRNetView command: screenshots, folders, results CSVs with quality columns, panels, contact sheets,
 // training curves, and its errors (no display, unreadable files).
 #include "RunProgram.h"

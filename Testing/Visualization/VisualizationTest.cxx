@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Modules/Visualization without a display: layers and their orientation, presentation, areas, Dice, results and
 // history CSV reading, the ITK overlay (the fallback that draws the segmentation command's overlay without X).
 #include "VizTestData.h"
@@ -171,6 +172,17 @@ TEST(VisualizationResults, ReadsResultsCSVByHeaderName)
   EXPECT_EQ(rows[2].status, "failed");
   EXPECT_FALSE(rows[2].files.qualityScore);
 
+  // Paths as the segmentation command writes them, relative to where it ran (not to the CSV's folder).
+  fs::create_directories(dir / "run" / "images");
+  fs::create_directories(dir / "run" / "out");
+  WriteText(dir / "run" / "images" / "d.png", "x");
+  const std::string fromHere = fs::relative(dir / "run" / "images" / "d.png").string();
+  WriteText(dir / "run" / "out" / "results.csv", "image,label_map\n" + fromHere + ",d_lungs.nrrd\n");
+  const auto run = viz::ReadResultsCSV((dir / "run" / "out" / "results.csv").string());
+  ASSERT_EQ(run.size(), 1u);
+  EXPECT_TRUE(fs::equivalent(run[0].files.image, dir / "run" / "images" / "d.png")) << run[0].files.image << " " << fromHere;
+  EXPECT_EQ(run[0].files.labels, (dir / "run" / "out" / "d_lungs.nrrd").string()); // absent: beside the CSV
+
   // Without the quality columns: no quality, no error.
   WriteText(dir / "plain.csv", "image,label_map,status\na.png,a_lungs.nrrd,ok\n");
   const auto plain = viz::ReadResultsCSV((dir / "plain.csv").string());
@@ -185,7 +197,7 @@ TEST(VisualizationResults, ReadsResultsCSVByHeaderName)
   }
   catch (const viz::LayerError & e)
   {
-    EXPECT_NE(std::string(e.what()).find("line 2"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("record 2"), std::string::npos) << e.what();
   }
   WriteText(dir / "noimage.csv", "file,label_map\n");
   EXPECT_THROW(viz::ReadResultsCSV((dir / "noimage.csv").string()), viz::LayerError);

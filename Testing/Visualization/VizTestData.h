@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Synthetic radiographs for the viewer's tests (a bright body with two dark lungs and a bright square marker at the
 // patient's right shoulder, so that any mirror or flip shows), their label maps, and PNG comparison against the
 // committed baselines in Testing/Data/Visualization (RESCRNET_UPDATE_BASELINES=1 rewrites them). Header-only.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Makes the README's figures (docs/images/*.png) from synthetic phantoms, never from the shared radiographs:
 #   1. phantoms:      python3 Utilities/Figures/make_phantoms.py   (chest-like drawings and their lung masks)
 #   2. segmentation:  ResCRNetLungSegmentation with the default model (label maps and probability maps)

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Synthetic chest radiographs ("phantoms") and their lung masks for the README's figures and demonstrations.
 
 No real radiograph goes into them (the project may not redistribute the shared data): a body, two lungs with

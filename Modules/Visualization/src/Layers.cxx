@@ -1,10 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/viz/Layers.h"
 
 #include "rescrnet/io/DicomRadiograph.h"
+#include "rescrnet/io/ImageFile.h"
 
 #include "itkBinaryThresholdImageFilter.h"
-#include "itkImageFileReader.h"
-#include "itkImageIOFactory.h"
 #include "itkImageRegionConstIterator.h"
 #include "itkLabelOverlapMeasuresImageFilter.h"
 
@@ -19,18 +19,6 @@ namespace fs = std::filesystem;
 
 namespace
 {
-
-// One line of an ITK exception's description (without ITK's "ITK ERROR: " prefix).
-std::string
-OneLine(std::string s)
-{
-  if (const auto itk = s.find("ITK ERROR: "); itk != std::string::npos)
-    s = s.substr(itk + 11);
-  std::replace(s.begin(), s.end(), '\n', ' ');
-  while (!s.empty() && s.back() == ' ')
-    s.pop_back();
-  return s;
-}
 
 std::string
 SizeText(const itk::Size<2> & s)
@@ -48,73 +36,6 @@ struct StoredImage
   std::array<std::array<double, 3>, 2>    columns{ { { { 1, 0, 0 } }, { { 0, 1, 0 } } } }; // unit directions
   std::array<double, 2>                   spacing{ { 1, 1 } };
 };
-
-template <unsigned D, typename TPixel>
-StoredImage<TPixel>
-ReadStored(const std::string & path)
-{
-  using ImageType = itk::Image<TPixel, D>;
-  auto reader = itk::ImageFileReader<ImageType>::New();
-  reader->SetFileName(path);
-  try
-  {
-    reader->Update();
-  }
-  catch (const itk::ExceptionObject & e)
-  {
-    throw LayerError("cannot read " + path + ": " + OneLine(e.GetDescription()));
-  }
-  const ImageType *   in = reader->GetOutput();
-  StoredImage<TPixel> out;
-  out.image = itk::Image<TPixel, 2>::New();
-  typename itk::Image<TPixel, 2>::RegionType region;
-  const auto                                 size = in->GetLargestPossibleRegion().GetSize();
-  region.SetSize({ { size[0], size[1] } });
-  out.image->SetRegions(region);
-  out.image->Allocate();
-  // One slice: the buffer of the first slice is the 2-D image.
-  std::copy(in->GetBufferPointer(), in->GetBufferPointer() + size[0] * size[1], out.image->GetBufferPointer());
-  for (unsigned a = 0; a < 2; ++a)
-  {
-    out.spacing[a] = in->GetSpacing()[a];
-    for (unsigned r = 0; r < D; ++r)
-      out.columns[a][r] = in->GetDirection()[r][a];
-  }
-  for (unsigned r = 0; r < D; ++r)
-    out.origin[r] = in->GetOrigin()[r];
-  return out;
-}
-
-template <typename TPixel>
-StoredImage<TPixel>
-ReadAnyStored(const std::string & path)
-{
-  std::error_code ec;
-  if (!fs::exists(path, ec))
-    throw LayerError("cannot read " + path + ": no such file");
-  if (fs::is_directory(path, ec))
-    throw LayerError("cannot read " + path + ": is a folder");
-  auto io = itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
-  if (!io)
-    throw LayerError("cannot read " + path + ": not an image in a supported format");
-  try
-  {
-    io->SetFileName(path);
-    io->ReadImageInformation();
-  }
-  catch (const itk::ExceptionObject & e)
-  {
-    throw LayerError("cannot read " + path + ": " + OneLine(e.GetDescription()));
-  }
-  const unsigned dimension = io->GetNumberOfDimensions();
-  if (dimension == 3 && io->GetDimensions(2) == 1)
-    return ReadStored<3, TPixel>(path);
-  if (dimension != 2)
-    throw LayerError("cannot show " + path + ": a " + std::to_string(dimension) + "-D image" +
-                     (dimension == 3 ? " with " + std::to_string(io->GetDimensions(2)) + " slices" : std::string()) +
-                     " is not a radiograph");
-  return ReadStored<2, TPixel>(path);
-}
 
 // Copies `in` into display order.
 template <typename TPixel>
@@ -214,6 +135,29 @@ FromMemory(const itk::Image<TPixel, 2> * image)
     s.columns[a][2] = 0.0;
   }
   return s;
+}
+
+// Reads a 2-D image or a one-slice volume (Modules/IO: the corrupt-PNG guard, one-line errors naming the file).
+template <typename TPixel>
+StoredImage<TPixel>
+ReadAnyStored(const std::string & path)
+{
+  try
+  {
+    const auto info = io::ReadImageFileInfo(path);
+    if (info.dimension == 3 && info.size[2] == 1)
+      return FromMemory<TPixel>(io::ReadImage<itk::Image<TPixel, 3>>(path).GetPointer());
+    if (info.dimension != 2)
+      throw LayerError("cannot show " + path + ": a " + std::to_string(info.dimension) + "-D image" +
+                       (info.dimension == 3 ? " with " + std::to_string(info.size[2]) + " slices" : std::string()) +
+                       " is not a radiograph");
+    StoredImage<TPixel> stored = FromMemory<TPixel>(io::ReadImage<itk::Image<TPixel, 2>>(path).GetPointer());
+    return stored;
+  }
+  catch (const io::ImageFileError & e)
+  {
+    throw LayerError(e.what());
+  }
 }
 
 void
@@ -375,9 +319,9 @@ LoadLayers(const LayerFiles & files)
     StoredImage<float> s;
     try
     {
-      s = FromMemory<float>(io::ReadRadiograph(files.image, options, &info).GetPointer());
+      s = FromMemory<float>(io::ReadImage<itk::Image<float, 2>>(files.image, options, &info).GetPointer());
     }
-    catch (const io::DicomError & e)
+    catch (const io::ImageFileError & e)
     {
       throw LayerError(e.what());
     }

@@ -1,6 +1,8 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/viz/Render.h"
 
-#include "itkImageFileWriter.h"
+#include "rescrnet/AtomicFile.h"
+#include "rescrnet/io/ImageFile.h"
 
 #include <vtkImageData.h>
 #include <vtkPNGWriter.h>
@@ -18,14 +20,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <mutex>
-#include <unistd.h>
 
 namespace rescrnet::viz
 {
-
-namespace fs = std::filesystem;
 
 namespace
 {
@@ -42,36 +40,6 @@ Copy(const itk::Image<TPixel, 2> * image, int vtkType)
   out->AllocateScalars(vtkType, 1);
   std::memcpy(out->GetScalarPointer(), image->GetBufferPointer(), size[0] * size[1] * sizeof(TPixel));
   return out;
-}
-
-// A temporary name in the target's folder, with the target's extension (writers choose by it).
-fs::path
-TemporaryFor(const std::string & path)
-{
-  const fs::path  target(path);
-  const fs::path  folder = fs::absolute(target).parent_path();
-  std::error_code ec;
-  if (!fs::is_directory(folder, ec))
-    throw RenderError("cannot write " + path + ": folder " + folder.string() + " does not exist");
-  return folder / (".tmp-" + std::to_string(::getpid()) + "-" + target.filename().string());
-}
-
-void
-Commit(const fs::path & tmp, const std::string & path)
-{
-  std::error_code ec;
-  if (!fs::is_regular_file(tmp, ec) || fs::file_size(tmp, ec) == 0)
-  {
-    fs::remove(tmp, ec);
-    throw RenderError("cannot write " + path);
-  }
-  fs::rename(tmp, path, ec);
-  if (ec)
-  {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    throw RenderError("cannot write " + path + ": " + ec.message());
-  }
 }
 
 vtkSmartPointer<vtkTextProperty>
@@ -281,38 +249,34 @@ TextWidth(const std::string & text, int size)
 void
 WritePNG(vtkImageData * image, const std::string & path)
 {
-  const fs::path tmp = TemporaryFor(path);
-  auto           writer = vtkSmartPointer<vtkPNGWriter>::New();
-  writer->SetInputData(image);
-  writer->SetFileName(tmp.c_str());
-  writer->Write();
-  if (writer->GetErrorCode() != 0)
+  try
   {
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    throw RenderError("cannot write " + path);
+    AtomicFile file(path);
+    auto       writer = vtkSmartPointer<vtkPNGWriter>::New();
+    writer->SetInputData(image);
+    writer->SetFileName(file.temporaryPath().c_str());
+    writer->Write();
+    if (writer->GetErrorCode() != 0)
+      throw RenderError("cannot write " + path);
+    file.commit();
   }
-  Commit(tmp, path);
+  catch (const AtomicFileError & e)
+  {
+    throw RenderError(e.what());
+  }
 }
 
 void
 WritePNG(const RGBImage * image, const std::string & path)
 {
-  const fs::path tmp = TemporaryFor(path);
   try
   {
-    auto writer = itk::ImageFileWriter<RGBImage>::New();
-    writer->SetInput(image);
-    writer->SetFileName(tmp.string());
-    writer->Update();
+    io::WriteImage(image, path);
   }
-  catch (const itk::ExceptionObject & e)
+  catch (const io::ImageFileError & e)
   {
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    throw RenderError("cannot write " + path + ": " + std::string(e.GetDescription()));
+    throw RenderError(e.what());
   }
-  Commit(tmp, path);
 }
 
 std::string

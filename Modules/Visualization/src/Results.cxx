@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/viz/Results.h"
 
-#include "rescrnet/io/DicomRadiograph.h"
-
-#include "itkImageIOFactory.h"
+#include "rescrnet/CsvTable.h"
+#include "rescrnet/TextUtilities.h"
+#include "rescrnet/io/ImageFile.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -23,7 +24,7 @@ namespace
 std::optional<double>
 Number(const std::string & cell, const std::string & where)
 {
-  const std::string s = TrimCell(cell);
+  const std::string s = Trim(cell);
   if (s.empty())
     return std::nullopt;
   errno = 0;
@@ -39,60 +40,22 @@ Number(const std::string & cell, const std::string & where)
 std::string
 Resolve(const fs::path & base, const std::string & cell)
 {
-  const std::string s = TrimCell(cell);
+  const std::string s = Trim(cell);
   if (s.empty())
     return s;
   const fs::path p(s);
-  return p.is_absolute() ? s : (base / p).lexically_normal().string();
-}
-
-bool
-IsImageFile(const fs::path & path)
-{
-  auto io = itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
-  return io != nullptr || io::IsDicomFile(path.string());
+  if (p.is_absolute())
+    return s;
+  // The segmentation command writes the paths as it was given them (relative to where it ran): beside the CSV first,
+  // else from the current folder when the file is there.
+  const fs::path  besideCSV = (base / p).lexically_normal();
+  std::error_code ec;
+  if (!fs::exists(besideCSV, ec) && fs::exists(p, ec))
+    return fs::absolute(p).lexically_normal().string();
+  return besideCSV.string();
 }
 
 } // namespace
-
-std::string
-TrimCell(const std::string & s)
-{
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos)
-    return std::string();
-  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-}
-
-std::vector<std::string>
-SplitCSVLine(const std::string & line)
-{
-  std::vector<std::string> cells(1);
-  bool                     quoted = false;
-  for (size_t i = 0; i < line.size(); ++i)
-  {
-    const char c = line[i];
-    if (quoted)
-    {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"')
-      {
-        cells.back() += '"';
-        ++i;
-      }
-      else if (c == '"')
-        quoted = false;
-      else
-        cells.back() += c;
-    }
-    else if (c == '"')
-      quoted = true;
-    else if (c == ',')
-      cells.emplace_back();
-    else if (c != '\r' && c != '\n')
-      cells.back() += c;
-  }
-  return cells;
-}
 
 std::vector<std::string>
 SplitFlags(const std::string & cell)
@@ -102,7 +65,7 @@ SplitFlags(const std::string & cell)
   while (begin <= cell.size())
   {
     const size_t      end = std::min(cell.find(';', begin), cell.size());
-    const std::string flag = TrimCell(cell.substr(begin, end - begin));
+    const std::string flag = Trim(cell.substr(begin, end - begin));
     if (!flag.empty())
       flags.push_back(flag);
     begin = end + 1;
@@ -116,29 +79,34 @@ ReadResultsCSV(const std::string & path)
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw LayerError("cannot read " + path);
-  const fs::path base = fs::absolute(path).parent_path();
-  std::string    line;
-  if (!std::getline(in, line))
+  std::vector<std::vector<std::string>> records;
+  try
+  {
+    records = ReadCsvRecords(in);
+  }
+  catch (const std::invalid_argument & e)
+  {
+    throw LayerError(path + ": " + e.what());
+  }
+  if (records.empty())
     throw LayerError(path + ": empty file (expected a header line with an 'image' column)");
+  const fs::path                base = fs::absolute(path).parent_path();
   std::map<std::string, size_t> column;
-  const auto                    header = SplitCSVLine(line);
-  for (size_t i = 0; i < header.size(); ++i)
-    column.emplace(TrimCell(header[i]), i);
+  for (size_t i = 0; i < records[0].size(); ++i)
+    column.emplace(Trim(records[0][i]), i);
   if (!column.count("image"))
     throw LayerError(path + ": no 'image' column in the header");
   std::vector<ResultRow> rows;
-  size_t                 number = 1;
-  while (std::getline(in, line))
+  for (size_t r = 1; r < records.size(); ++r)
   {
-    ++number;
-    if (TrimCell(line).empty())
+    const auto & cells = records[r];
+    if (std::all_of(cells.begin(), cells.end(), [](const std::string & c) { return Trim(c).empty(); }))
       continue;
-    const auto cells = SplitCSVLine(line);
     const auto cell = [&](const char * name) {
       const auto it = column.find(name);
       return it != column.end() && it->second < cells.size() ? cells[it->second] : std::string();
     };
-    const std::string where = path + " line " + std::to_string(number);
+    const std::string where = path + " record " + std::to_string(r + 1);
     ResultRow         row;
     row.files.image = Resolve(base, cell("image"));
     if (row.files.image.empty())
@@ -148,30 +116,11 @@ ReadResultsCSV(const std::string & path)
     row.files.reference = Resolve(base, cell("reference"));
     row.files.qualityScore = Number(cell("quality_score"), where);
     row.files.qualityFlags = SplitFlags(cell("quality_flags"));
-    row.status = TrimCell(cell("status"));
+    row.status = Trim(cell("status"));
     row.dice = Number(cell("dice"), where);
     rows.push_back(std::move(row));
   }
   return rows;
-}
-
-std::vector<std::string>
-ListImageFiles(const std::string & folder)
-{
-  std::vector<std::string> out;
-  std::error_code          ec;
-  for (const auto & entry : fs::directory_iterator(folder, ec))
-  {
-    const std::string name = entry.path().filename().string();
-    if (name.empty() || name[0] == '.' || !entry.is_regular_file(ec))
-      continue;
-    if (IsImageFile(entry.path()))
-      out.push_back(entry.path().string());
-  }
-  if (ec)
-    throw LayerError("cannot list " + folder + ": " + ec.message());
-  std::sort(out.begin(), out.end());
-  return out;
 }
 
 std::string
@@ -199,7 +148,16 @@ FileMatcher::FileMatcher(const std::string & path, std::vector<std::string> suff
   }
   if (!fs::is_directory(path, ec))
     throw LayerError(path + " is neither a file nor a folder");
-  for (const auto & file : ListImageFiles(path))
+  std::vector<std::string> files;
+  try
+  {
+    files = io::ListImages(path);
+  }
+  catch (const io::ImageFileError & e)
+  {
+    throw LayerError(e.what());
+  }
+  for (const auto & file : files)
     m_ByStem.emplace_back(StemOf(file), file);
   std::sort(m_ByStem.begin(), m_ByStem.end());
 }

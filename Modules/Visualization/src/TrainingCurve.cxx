@@ -1,8 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/viz/TrainingCurve.h"
+
+#include "rescrnet/CsvTable.h"
+#include "rescrnet/TextUtilities.h"
 
 #include "rescrnet/viz/Palette.h"
 #include "rescrnet/viz/Render.h"
-#include "rescrnet/viz/Results.h"
 
 #include <vtkAxis.h>
 #include <vtkChartLegend.h>
@@ -36,7 +39,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 double
 Parse(const std::string & cell)
 {
-  const std::string s = TrimCell(cell);
+  const std::string s = Trim(cell);
   if (s.empty())
     return kNaN;
   errno = 0;
@@ -200,25 +203,31 @@ ReadTrainingHistory(const std::string & path)
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw std::runtime_error("cannot read " + path);
-  std::string line;
-  if (!std::getline(in, line))
+  std::vector<std::vector<std::string>> records;
+  try
+  {
+    records = ReadCsvRecords(in);
+  }
+  catch (const std::invalid_argument & e)
+  {
+    throw std::runtime_error(path + ": " + e.what());
+  }
+  if (records.empty())
     throw std::runtime_error(path + ": empty file (expected a header line with an 'epoch' column)");
   TrainingHistory h;
-  for (const auto & cell : SplitCSVLine(line))
-    h.names.push_back(TrimCell(cell));
+  for (const auto & cell : records[0])
+    h.names.push_back(Trim(cell));
   const auto epochColumn = std::find(h.names.begin(), h.names.end(), "epoch");
   if (epochColumn == h.names.end())
     throw std::runtime_error(path + ": no 'epoch' column in the header");
   const auto epochIndex = static_cast<size_t>(epochColumn - h.names.begin());
   h.values.resize(h.names.size());
-  while (std::getline(in, line))
+  for (size_t r = 1; r < records.size(); ++r)
   {
-    if (TrimCell(line).empty())
-      continue;
-    const auto   cells = SplitCSVLine(line);
+    const auto & cells = records[r];
     const double epoch = epochIndex < cells.size() ? Parse(cells[epochIndex]) : kNaN;
     if (!std::isfinite(epoch))
-      continue;
+      continue; // also blank lines
     h.epoch.push_back(epoch);
     for (size_t c = 0; c < h.names.size(); ++c)
       h.values[c].push_back(c < cells.size() ? Parse(cells[c]) : kNaN);

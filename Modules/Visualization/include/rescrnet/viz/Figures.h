@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Figures for people who review batches, drawn with the viewer's scene:
 //  - a panel: one row per image with the radiograph, the prediction filled and outlined, the probability map and
 //    the reference against the prediction as outlines (the columns without data anywhere are left out);

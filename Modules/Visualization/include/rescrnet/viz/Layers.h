@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The layers of one radiograph as the viewer and the figures show it: the grey image with its presentation
 // (window/level), the predicted lung labels, an optional reference mask and an optional probability map, all in
 // display order (index x to the viewer's right, index y down), so that the patient's right is on the viewer's left

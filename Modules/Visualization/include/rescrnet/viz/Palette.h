@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The colours and defaults of every picture the project draws of a radiograph and its lungs: the viewer, screenshots,
 // panels, contact sheets, the segmentation command's overlay (VTK or its ITK fallback) and the training curves. One
 // place, so that the same thing always looks the same.

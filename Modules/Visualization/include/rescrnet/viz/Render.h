@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rendering support shared by the viewer and the figures: whether VTK can render (Debian's VTK renders through X
 // only, on screen or off), ITK -> VTK copies, an off-screen window that captures what it draws, an RGB canvas that
 // pictures and text are pasted onto, and atomic PNG writing.

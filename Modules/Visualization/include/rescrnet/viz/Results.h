@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading what the segmentation command wrote for a folder (results.csv) and pairing image folders with label,
 // reference and probability folders, so that the viewer and the figures can show a batch.
 #ifndef rescrnet_viz_Results_h
@@ -17,7 +18,7 @@ namespace rescrnet::viz
 //   quality_score (0..1, higher is better) and quality_flags (names separated by ';'), dice.
 struct ResultRow
 {
-  LayerFiles            files; // paths relative to the CSV's folder are resolved
+  LayerFiles            files; // relative paths: beside the CSV, else from the current folder if the file is there
   std::string           status;
   std::optional<double> dice;
 };
@@ -27,21 +28,9 @@ struct ResultRow
 std::vector<ResultRow>
 ReadResultsCSV(const std::string & path);
 
-// The cells of one CSV line (RFC 4180: quoted cells may hold commas and doubled quotes).
-std::vector<std::string>
-SplitCSVLine(const std::string & line);
-
-// A cell without its surrounding blanks (spaces, tabs, CR, LF).
-std::string
-TrimCell(const std::string & cell);
-
 // Flags of a quality_flags cell: split at ';', trimmed, empty names dropped.
 std::vector<std::string>
 SplitFlags(const std::string & cell);
-
-// The images of a folder that ITK or the DICOM reader can read (hidden files skipped), sorted by name.
-std::vector<std::string>
-ListImageFiles(const std::string & folder);
 
 // Finds the file of a folder that belongs to an image: its stem followed by one of `suffixes` (tried in order; ""
 // is the stem alone), any image extension, never the image itself. The folder is listed once. Constructed from a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The VTK scene of one radiograph: a vtkImageStack of image layers (the grey radiograph with its window/level, the
 // probability map through viridis, the lung labels filled) plus the lung and reference outlines as lines
 // (vtkDiscreteFlyingEdges2D), a colour bar for the probability and the corner text. The grey layer is the stack's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Training curves drawn with vtkChartXY from the trainer's history CSV: loss on the left, Tanimoto and Dice on the
 // right, training and validation, per-source validation Dice (val_dice_<SOURCE> columns) when present, and the best
 // epoch (lowest validation loss) marked. The same code serves `ResCRNetView --curve` and the trainer.

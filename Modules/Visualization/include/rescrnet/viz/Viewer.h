@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The interactive viewer: one radiograph at a time from a list (a folder, a results CSV), with the lung overlay.
 //
 //   mouse   left drag: window/level (of the radiograph only), right drag or wheel: zoom, middle drag: pan;

@@ -5,6 +5,7 @@
 #include "VizTestData.h"
 
 #include "rescrnet/viz/Figures.h"
+#include "rescrnet/viz/Results.h"
 #include "rescrnet/viz/Scene.h"
 #include "rescrnet/viz/TrainingCurve.h"
 #include "rescrnet/viz/Viewer.h"
@@ -119,6 +120,8 @@ TEST(Render, FallbackLooksLikeTheScene)
   }
   EXPECT_LT(total / n, 6.0) << "mean difference per channel";
   EXPECT_LT(off, n / 20) << "pixels that differ clearly (outline rasterization)";
+  EXPECT_TRUE(NotBlank(a));
+  EXPECT_TRUE(NotBlank(b));
 }
 
 TEST(Render, ReferenceOutline)
@@ -311,6 +314,17 @@ TEST(Render, CornerTextShowsAreasDiceAndQuality)
   EXPECT_NE(scene.CornerText(3).find("Dice 1.000"), std::string::npos) << scene.CornerText(3);
   EXPECT_NE(scene.CornerText(0).find("quality 0.42"), std::string::npos);
   EXPECT_NE(scene.CornerText(0).find("area_small border"), std::string::npos);
+  // From a results CSV with the quality columns (as the segmentation command writes them): the same corner text.
+  const auto dir = TemporaryDirectory();
+  Write(Phantom().GetPointer(), dir / "y.nrrd");
+  std::ofstream(dir / "results.csv") << "image,label_map,status,quality_score,quality_flags\n"
+                                        "y.nrrd,,ok,0.37,low_contrast; border\n";
+  const auto rows = viz::ReadResultsCSV((dir / "results.csv").string());
+  ASSERT_EQ(rows.size(), 1u);
+  viz::RadiographScene fromCSV;
+  fromCSV.SetLayers(viz::LoadLayers(rows[0].files));
+  EXPECT_NE(fromCSV.CornerText(0).find("quality 0.37"), std::string::npos) << fromCSV.CornerText(0);
+  EXPECT_NE(fromCSV.CornerText(0).find("low_contrast border"), std::string::npos) << fromCSV.CornerText(0);
   viz::OffscreenWindow window;
   auto                 shot = viz::ToITK(scene.Render(window, 400, 333));
   EXPECT_TRUE(NotBlank(shot));

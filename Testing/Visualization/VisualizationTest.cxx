@@ -180,7 +180,8 @@ TEST(VisualizationResults, ReadsResultsCSVByHeaderName)
   WriteText(dir / "run" / "out" / "results.csv", "image,label_map\n" + fromHere + ",d_lungs.nrrd\n");
   const auto run = viz::ReadResultsCSV((dir / "run" / "out" / "results.csv").string());
   ASSERT_EQ(run.size(), 1u);
-  EXPECT_TRUE(fs::equivalent(run[0].files.image, dir / "run" / "images" / "d.png")) << run[0].files.image << " " << fromHere;
+  EXPECT_TRUE(fs::equivalent(run[0].files.image, dir / "run" / "images" / "d.png"))
+    << run[0].files.image << " " << fromHere;
   EXPECT_EQ(run[0].files.labels, (dir / "run" / "out" / "d_lungs.nrrd").string()); // absent: beside the CSV
 
   // Without the quality columns: no quality, no error.

@@ -6,92 +6,48 @@
 #include "itkLungSegmentationMetrics.h"
 #include "rescrnet/io/DicomSegmentation.h"
 #include "rescrnet/io/ImageFile.h"
+#include "rescrnet/viz/Scene.h"
 
 #include "itkBinaryThresholdImageFilter.h"
 #include "itkCommand.h"
-#include "itkExtractImageFilter.h"
 #include "itkImageRegionConstIterator.h"
-#include "itkImageRegionIterator.h"
-#include "itkLabelContourImageFilter.h"
-#include "itkLabelOverlayImageFilter.h"
-#include "itkRGBPixel.h"
-#include "itkRescaleIntensityImageFilter.h"
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 
 namespace rescrnet::app
 {
 
 namespace fs = std::filesystem;
 namespace io = rescrnet::io;
+namespace viz = rescrnet::viz;
 
 namespace
 {
 
-using RGBPixelType = itk::RGBPixel<unsigned char>;
-
-// The 2-D view of a 2-D image or of a 3-D image with one slice.
-template <typename TImage>
-typename itk::Image<typename TImage::PixelType, 2>::Pointer
-AsSlice(const TImage * image)
-{
-  using SliceType = itk::Image<typename TImage::PixelType, 2>;
-  if constexpr (TImage::ImageDimension == 2)
-  {
-    return const_cast<SliceType *>(image);
-  }
-  else
-  {
-    auto extract = itk::ExtractImageFilter<TImage, SliceType>::New();
-    auto region = image->GetLargestPossibleRegion();
-    region.SetSize(2, 0);
-    extract->SetExtractionRegion(region);
-    extract->SetDirectionCollapseToSubmatrix();
-    extract->SetInput(image);
-    extract->Update();
-    return extract->GetOutput();
-  }
-}
-
-// Grey radiograph (rescaled to 8 bits) with the lungs filled at 35% opacity and outlined.
+// The overlay PNG: the viewer's picture (Modules/Visualization), drawn by VTK when a display is available and by its
+// ITK fallback, in the same colours, when none is. With a reference mask, its outline too.
 template <typename TFloatImage, typename TLabelImage>
 void
-WriteOverlay(const TFloatImage * grey, const TLabelImage * labels, const std::string & path)
+WriteOverlay(const TFloatImage *       grey,
+             const TLabelImage *       labels,
+             const TLabelImage *       reference,
+             const viz::Presentation * presentation,
+             const std::string &       path)
 {
-  using Grey2D = itk::Image<unsigned char, 2>;
-  using Label2D = itk::Image<unsigned char, 2>;
-  using RGB2D = itk::Image<RGBPixelType, 2>;
-  auto rescale = itk::RescaleIntensityImageFilter<itk::Image<float, 2>, Grey2D>::New();
-  rescale->SetInput(AsSlice(grey));
-  rescale->SetOutputMinimum(0);
-  rescale->SetOutputMaximum(255);
-  auto labelSlice = AsSlice(labels);
-  auto fill = itk::LabelOverlayImageFilter<Grey2D, Label2D, RGB2D>::New();
-  fill->SetInput(rescale->GetOutput());
-  fill->SetLabelImage(labelSlice);
-  fill->SetOpacity(0.35);
-  fill->Update();
-  auto contour = itk::LabelContourImageFilter<Label2D, Label2D>::New();
-  contour->SetInput(labelSlice);
-  contour->SetFullyConnected(true);
-  contour->SetBackgroundValue(0);
-  contour->Update();
-  RGB2D::Pointer rgb = fill->GetOutput();
-  rgb->DisconnectPipeline();
-  auto functor = fill->GetFunctor();
-  functor.SetOpacity(1.0); // outlines in the label's own colour
-  itk::ImageRegionConstIterator<Label2D> c(contour->GetOutput(), rgb->GetLargestPossibleRegion());
-  itk::ImageRegionIterator<RGB2D>        o(rgb, rgb->GetLargestPossibleRegion());
-  for (; !c.IsAtEnd(); ++c, ++o)
+  try
   {
-    if (c.Get() != 0)
-    {
-      // The overlay colour of this label at full opacity.
-      o.Set(functor(0, c.Get()));
-    }
+    viz::WriteOverlayPNG(viz::MakeLayers(grey, labels, reference, nullptr, presentation), viz::OverlayStyle{}, path);
   }
-  io::WriteImage(rgb.GetPointer(), path);
+  catch (const viz::LayerError & e)
+  {
+    throw InputError("cannot draw the overlay " + path + ": " + e.what());
+  }
+  catch (const viz::RenderError & e)
+  {
+    throw InputError(e.what());
+  }
 }
 
 // The reference mask: nonzero = lung, on the image's geometry (a PNG mask carries no spacing of its own).
@@ -262,7 +218,18 @@ RunPipeline(const std::shared_ptr<const Predictor> & predictor,
   if (!outputs.probability.empty())
     io::WriteImage(segment->GetProbabilityOutput(), outputs.probability);
   if (!outputs.overlay.empty())
-    WriteOverlay(image.GetPointer(), labels.GetPointer(), outputs.overlay);
+  {
+    // A DICOM radiograph keeps its window or VOI LUT (already applied by the reader); other files: percentiles.
+    std::optional<viz::Presentation> presentation;
+    if constexpr (D == 2)
+      if (!dicomInfo.voi.empty())
+        presentation = viz::DicomPresentation(image, dicomInfo.voi);
+    WriteOverlay(image.GetPointer(),
+                 labels.GetPointer(),
+                 reference.GetPointer(),
+                 presentation ? &*presentation : nullptr,
+                 outputs.overlay);
+  }
   if (!outputs.outputSEG.empty())
   {
     if constexpr (D == 2)

@@ -6,7 +6,9 @@ usage: calibrate-quality.py EVAL_CSV [EVAL_CSV ...] [--diceLimit 0.90] [--json O
 
 Each EVAL_CSV is the --outputCSV of ResCRNetEvaluate on a `val` split (never `test`): it holds the Dice of every
 image and the quality signals (columns quality_<signal>). The score is a logistic regression of the standardised
-signals for "Dice >= diceLimit", L2-regularised, the strength chosen by 10-fold cross-validated AUC. Prints the
+signals for "Dice >= diceLimit", L2-regularised, the strength chosen by 10-fold cross-validated AUC; the shrunken
+linear score is then rescaled by an unpenalised one-variable logistic fit (Platt scaling: monotonic, so the AUC is
+unchanged) so that the score reads as a probability. Prints the
 C++ initialiser for LungMaskQualityCalculator::DefaultCalibration(), the cross-validated and in-sample AUC, and
 quantiles of each signal on the good masks (to place the flag thresholds). Needs numpy only.
 """
@@ -98,13 +100,17 @@ def main():
         single = auc(x[:, i], y > 0.5)
         print(f"  {name:20s} AUC alone {max(single, 1 - single):.3f} ({'higher' if single >= 0.5 else 'lower'} is better)")
 
-    lams = [0.01, 0.1, 0.3, 1, 3, 10, 30, 100]
+    lams = [0.01, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000]
     cv = {lam: cross_validated_auc(x, y, lam) for lam in lams}
     best = max(lams, key=lambda lam: (round(cv[lam], 4), lam))
     print("cross-validated AUC by L2 strength: " + ", ".join(f"{lam}: {cv[lam]:.3f}" for lam in lams))
 
     mean, scale = standardise(x)
-    bias, weight = fit_logistic((x - mean) / scale, y, best)
+    _, direction = fit_logistic((x - mean) / scale, y, best)
+    # Platt scaling of the linear score z = standardised signals . direction.
+    z = ((x - mean) / scale) @ direction
+    bias, (slope,) = fit_logistic(z[:, None], y, 0.0)
+    weight = slope * direction
     score = 1.0 / (1.0 + np.exp(-(bias + ((x - mean) / scale) @ weight)))
     fitted = auc(score, y > 0.5)
     print(f"chosen L2 strength {best}: cross-validated AUC {cv[best]:.3f}, in-sample AUC {fitted:.3f}")

@@ -3,7 +3,7 @@
 # Trains (or continues training) the project's default lung model in two stages, selecting on the val splits only:
 #   1. Montgomery + Shenzhen (../shared/data/cxr-lungs-256, train split), 16 epochs from scratch;
 #   2. fine-tuning on both data sets (cxr-lungs-256 and the pneumonia set cxr-lungs-pathology-256), sampled per epoch
-#      in the ratio MC 0.1, SH 0.25, QUEXNC 0.4, RDBVP 0.25, 8 epochs, learning rate x0.1 from epoch 7.
+#      in the ratio MC 0.1, SH 0.25, QUEXNC 0.4, RDBVP 0.25, 6 epochs, learning rate x0.1 in epoch 6.
 # Resumable: checkpoints live in Data/Models/checkpoints/ (committed between sittings, so a run longer than one
 # sitting continues where it stopped). When it finishes, the best model of stage 2 is evaluated on the test splits and
 # copied to Data/Models/ResCRNet-lungs-default.rcn. Extra arguments go to both training stages (e.g. --maxMinutes N).
@@ -30,7 +30,7 @@ build/bin/ResCRNetTrain --split "$data/cxr-lungs-256/split.csv" --epochs 16 --lr
 # Stage 2: both data sets, per-source validation Dice in the history (val_dice_<source>).
 build/bin/ResCRNetTrain --split "$data/cxr-lungs-256/split.csv" --split "$data/cxr-lungs-pathology-256/split.csv" \
   --sourceWeights MC=0.1,SH=0.25,QUEXNC=0.4,RDBVP=0.25 --initModel build/training/ResCRNet-lungs-stage1.rcn \
-  --epochs 8 --lrDropEpochs 7 "${common[@]}" --cache build/training/cache-128-mixed.pt --checkpointDir "$mixed" \
+  --epochs 6 --lrDropEpochs 6 "${common[@]}" --cache build/training/cache-128-mixed.pt --checkpointDir "$mixed" \
   --history "$mixed/history.csv" --curve "$mixed/curve.png" "$@" build/training/ResCRNet-lungs-default.rcn
 for set in cxr-lungs-256 cxr-lungs-pathology-256; do
   build/bin/ResCRNetEvaluate --model build/training/ResCRNet-lungs-default.rcn --split "$data/$set/split.csv" \

@@ -844,200 +844,273 @@ FusedInference::forward(const torch::Tensor & images)
   return output;
 }
 
-void
-FusedInference::run(const torch::Tensor & input, torch::Tensor & output)
+#if defined(RESCRNET_DW_VECTOR)
+namespace
 {
-  const Plan &  plan = *m_Plan;
-  const int64_t B = input.size(0), H = input.size(2), W = input.size(3);
-#if !defined(RESCRNET_DW_VECTOR)
-  throw std::runtime_error("FusedInference: not compiled in");
-#else
-  const KernelSet isa = currentKernels();
-
-  // Work buffers: kept between calls (reallocated when a call needs more).
-  Workspace &   ws = *m_Workspace;
-  const int64_t maxChannels = std::max(plan.channels, plan.inputChannels);
-  if (ws.H != H || ws.W != W || ws.pad != plan.maxPad || ws.channels != maxChannels || ws.memory == nullptr)
+// Lays the work buffers out for an H x W input (reallocating only when they grow) and zeroes the planes' padding
+// (top and bottom rows, left and right margins); the interiors are always written before they are read.
+void
+prepareWorkspace(FusedInference::Workspace & ws, int64_t H, int64_t W, int64_t pad, int64_t maxChannels)
+{
+  if (ws.H == H && ws.W == W && ws.pad == pad && ws.channels == maxChannels && ws.memory != nullptr)
   {
-    const Layout l = layoutFor(H, W, plan.maxPad, maxChannels);
-    if (l.bytes > ws.capacity || ws.memory == nullptr)
+    return;
+  }
+  const Layout l = layoutFor(H, W, pad, maxChannels);
+  if (l.bytes > ws.capacity || ws.memory == nullptr)
+  {
+    std::free(ws.memory);
+    ws.memory = nullptr;
+    ws.capacity = 0;
+    constexpr size_t hugePage = size_t{ 2 } << 20;
+    const size_t     rounded = (l.bytes + hugePage - 1) / hugePage * hugePage;
+    ws.memory = std::aligned_alloc(hugePage, rounded);
+    if (ws.memory == nullptr)
     {
-      std::free(ws.memory);
-      ws.memory = nullptr;
-      ws.capacity = 0;
-      constexpr size_t hugePage = size_t{ 2 } << 20;
-      const size_t     rounded = (l.bytes + hugePage - 1) / hugePage * hugePage;
-      ws.memory = std::aligned_alloc(hugePage, rounded);
-      if (ws.memory == nullptr)
-      {
-        throw std::bad_alloc();
-      }
-      ws.capacity = rounded;
-#  if defined(MADV_HUGEPAGE)
-      // Transparent huge pages where the system allows them on request: fewer TLB misses across the planes.
-      madvise(ws.memory, rounded, MADV_HUGEPAGE);
-#  endif
+      throw std::bad_alloc();
     }
-    ws.H = H;
-    ws.W = W;
-    ws.pad = plan.maxPad;
-    ws.channels = maxChannels;
-    ws.Wr = l.Wr;
-    ws.PH = l.PH;
-    ws.PX = l.PX;
-    ws.S = l.S;
-    ws.plane = l.plane;
-    float * base = static_cast<float *>(ws.memory);
-    ws.x = base;
-    ws.y = base + maxChannels * ws.plane;
-    ws.x0 = base + 2 * maxChannels * ws.plane;
-    ws.u = base + 3 * maxChannels * ws.plane;
-    // Zero the padding (top and bottom rows, left and right margins); the interiors are always written.
-    at::parallel_for(0, 4 * maxChannels, 1, [&](int64_t b, int64_t e) {
-      for (int64_t p = b; p < e; ++p)
+    ws.capacity = rounded;
+#  if defined(MADV_HUGEPAGE)
+    // Transparent huge pages where the system allows them on request: fewer TLB misses across the planes.
+    madvise(ws.memory, rounded, MADV_HUGEPAGE);
+#  endif
+  }
+  ws.H = H;
+  ws.W = W;
+  ws.pad = pad;
+  ws.channels = maxChannels;
+  ws.Wr = l.Wr;
+  ws.PH = l.PH;
+  ws.PX = l.PX;
+  ws.S = l.S;
+  ws.plane = l.plane;
+  float * base = static_cast<float *>(ws.memory);
+  ws.x = base;
+  ws.y = base + maxChannels * ws.plane;
+  ws.x0 = base + 2 * maxChannels * ws.plane;
+  ws.u = base + 3 * maxChannels * ws.plane;
+  at::parallel_for(0, 4 * maxChannels, 1, [&](int64_t b, int64_t e) {
+    for (int64_t p = b; p < e; ++p)
+    {
+      float * plane = base + p * ws.plane;
+      std::fill_n(plane, ws.PH * ws.S, 0.0f);
+      std::fill_n(plane + (ws.PH + H) * ws.S, ws.PH * ws.S, 0.0f);
+      for (int64_t r = ws.PH; r < ws.PH + H; ++r)
       {
-        float * plane = base + p * ws.plane;
-        std::fill_n(plane, ws.PH * ws.S, 0.0f);
-        std::fill_n(plane + (ws.PH + H) * ws.S, ws.PH * ws.S, 0.0f);
-        for (int64_t r = ws.PH; r < ws.PH + H; ++r)
+        std::fill_n(plane + r * ws.S, ws.PX, 0.0f);
+        std::fill_n(plane + r * ws.S + ws.PX + W, ws.S - ws.PX - W, 0.0f);
+      }
+    }
+  });
+}
+
+// Copies image n of a contiguous [B, C, H, W] input into the padded block-input planes.
+void
+stageInput(const Geometry & g, const float * input, int64_t n, int64_t channels, float * planes)
+{
+  for (int64_t c = 0; c < channels; ++c)
+  {
+    for (int64_t y = 0; y < g.H; ++y)
+    {
+      float * row = planes + c * g.plane + (g.PH + y) * g.S + g.PX;
+      std::memcpy(row, input + ((n * channels + c) * g.H + y) * g.W, static_cast<size_t>(g.W) * sizeof(float));
+      std::fill_n(row + g.W, g.Wr - g.W, 0.0f);
+    }
+  }
+}
+
+// Row groups of the fused tasks, per (dilation, rows per group), built once per call.
+class RowGroupCache
+{
+public:
+  RowGroupCache(int64_t H, int rows)
+    : m_H(H)
+    , m_Rows(rows)
+  {}
+  const std::vector<RowGroup> *
+  get(int64_t k, int64_t d)
+  {
+    // Kernels with compile-time sizes take several rows at a time (see blockTask).
+    const int64_t R = (k == 3 || k == 5 || k == 7) ? m_Rows : 1;
+    auto &        list = m_Groups[{ d, R }];
+    if (list.empty())
+    {
+      list = rowGroups(m_H, d, R);
+    }
+    return &list;
+  }
+
+private:
+  int64_t                                                      m_H;
+  int                                                          m_Rows;
+  std::map<std::pair<int64_t, int64_t>, std::vector<RowGroup>> m_Groups;
+};
+
+// Per-thread scratch (the depthwise rows of one group for all channels, or the head's logits) and the loop that
+// hands a pass's tasks to the threads in order.
+class PassRunner
+{
+public:
+  PassRunner(const KernelSet & isa, const Geometry & g, int64_t maxChannels, int64_t classes)
+    : m_Isa(isa)
+    , m_Threads(std::max(1, at::get_num_threads()))
+  {
+    m_ScratchFloats =
+      std::max<int64_t>(maxChannels * (FusedBlocking<16>::R + 1) * g.Wr, roundUpTo(classes, kChannelAlign) * g.Wr) +
+      kAlign;
+    m_Scratch.resize(static_cast<size_t>(m_Threads * m_ScratchFloats + kAlign));
+    m_Base = reinterpret_cast<float *>((reinterpret_cast<uintptr_t>(m_Scratch.data()) + 63) / 64 * 64);
+  }
+  void
+  run(const PassArgs & p, int64_t tasks)
+  {
+    std::atomic<int64_t> next{ 0 };
+    at::parallel_for(0, m_Threads, 1, [&](int64_t b, int64_t e) {
+      for (int64_t slot = b; slot < e; ++slot)
+      {
+        float * s = m_Base + slot * m_ScratchFloats;
+        for (int64_t t = next++; t < tasks; t = next++)
         {
-          std::fill_n(plane + r * ws.S, ws.PX, 0.0f);
-          std::fill_n(plane + r * ws.S + ws.PX + W, ws.S - ws.PX - W, 0.0f);
+          m_Isa.run(p, t, s);
         }
       }
     });
   }
-  const Geometry g{ H, W, ws.Wr, ws.S, ws.PH, ws.PX, ws.plane };
 
-  // Row groups per dilation.
-  std::map<std::pair<int64_t, int64_t>, std::vector<RowGroup>> groups; // by (dilation, rows per group)
-  auto groupsFor = [&](int64_t k, int64_t d) -> const std::vector<RowGroup> * {
-    // Kernels with compile-time sizes take several rows at a time (see blockTask).
-    const int64_t R = (k == 3 || k == 5 || k == 7) ? isa.rows : 1;
-    auto &        list = groups[{ d, R }];
-    if (list.empty())
+private:
+  const KernelSet &  m_Isa;
+  int                m_Threads;
+  int64_t            m_ScratchFloats = 0;
+  std::vector<float> m_Scratch;
+  float *            m_Base = nullptr;
+};
+
+// The two passes of one block. The branch with the smallest kernel (the cheapest tasks) also computes the shortcut
+// in pass 1; pass 2 writes the next block's pre-activated input (when it has one) alongside the block output.
+struct BlockPasses
+{
+  PassArgs                                 p1{}, p2{};
+  std::vector<std::pair<int32_t, int32_t>> tasks;
+};
+
+void
+planBlock(const FusedInference::Plan &      plan,
+          size_t                            b,
+          const Geometry &                  g,
+          const FusedInference::Workspace & ws,
+          const float *                     x,
+          float *                           yb,
+          RowGroupCache &                   groups,
+          BlockPasses &                     out)
+{
+  const auto & block = plan.blocks[b];
+  const auto * next = b + 1 < plan.blocks.size() ? &plan.blocks[b + 1] : nullptr;
+  PassArgs &   p1 = out.p1;
+  PassArgs &   p2 = out.p2;
+  p1 = PassArgs{};
+  p1.g = &g;
+  p1.kind = 1;
+  p1.slope = plan.slope;
+  p2 = p1;
+  p2.kind = 2;
+  size_t maxGroups = 0;
+  size_t shortcutBranch = 0;
+  for (size_t i = 1; i < block.branches.size(); ++i)
+  {
+    if (block.branches[i].k < block.branches[shortcutBranch].k)
     {
-      list = rowGroups(H, d, R);
+      shortcutBranch = i;
     }
-    return &list;
-  };
-
-  // Per-thread scratch: the depthwise rows of one group for all channels, or the head's logits.
-  const int     threads = std::max(1, at::get_num_threads());
-  const int64_t scratchFloats =
-    std::max<int64_t>(maxChannels * (FusedBlocking<16>::R + 1) * g.Wr, roundUpTo(plan.classes, kChannelAlign) * g.Wr) +
-    kAlign;
-  std::vector<float> scratch(static_cast<size_t>(threads * scratchFloats + kAlign));
-  float * scratchBase = reinterpret_cast<float *>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) / 64 * 64);
-
-  auto runPass = [&](const PassArgs & p, int64_t tasks) {
-    std::atomic<int64_t> next{ 0 };
-    at::parallel_for(0, threads, 1, [&](int64_t b, int64_t e) {
-      for (int64_t slot = b; slot < e; ++slot)
+  }
+  for (size_t i = 0; i < block.branches.size(); ++i)
+  {
+    const auto &         br = block.branches[i];
+    const int64_t        first = static_cast<int64_t>(i) * plan.filters; // first channel of the branch
+    PassArgs::BranchArgs a{};
+    a.k = br.k;
+    a.d = br.d;
+    a.groups = groups.get(br.k, br.d);
+    maxGroups = std::max(maxGroups, a.groups->size());
+    // Pass 1: branch input (the pre-activated copy written by the previous block, or the raw input for the STEM)
+    // -> depthwise -> pointwise (+ branch BN) -> LeakyReLU -> U.
+    a.dw = br.dw1.data();
+    a.dwIn = block.preActivation ? ws.x0 : x;
+    a.dwChannels = block.inChannels;
+    a.pw = &br.pw1;
+    a.store.out = ws.u + first * g.plane;
+    a.store.leaky = true;
+    if (i == shortcutBranch)
+    {
+      a.shortcut = &block.shortcut;
+      a.shortcutIn = x;
+      a.shortcutOut = yb;
+    }
+    p1.branches.push_back(a);
+    // Pass 2: U -> depthwise -> pointwise, added to the shortcut in the block output planes of branch i.
+    PassArgs::BranchArgs a2 = a;
+    a2.shortcut = nullptr;
+    a2.dw = br.dw2.data();
+    a2.dwIn = a.store.out;
+    a2.dwChannels = plan.filters;
+    a2.pw = &br.pw2;
+    a2.store = Store{};
+    a2.store.out = yb + first * g.plane;
+    a2.store.accumulate = true;
+    if (next != nullptr && next->preActivation)
+    {
+      a2.store.out2 = ws.x0 + first * g.plane;
+      a2.store.scale2 = next->pre.scale.data() + first;
+      a2.store.shift2 = next->pre.shift.data() + first;
+    }
+    p2.branches.push_back(a2);
+  }
+  // Tasks: the branches' row groups, interleaved so that threads taking consecutive tasks get a mix of cheap and
+  // expensive branches.
+  out.tasks.clear();
+  for (size_t j = 0; j < maxGroups; ++j)
+  {
+    for (size_t i = 0; i < p1.branches.size(); ++i)
+    {
+      if (j < p1.branches[i].groups->size())
       {
-        float * s = scratchBase + slot * scratchFloats;
-        for (int64_t t = next++; t < tasks; t = next++)
-        {
-          isa.run(p, t, s);
-        }
+        out.tasks.emplace_back(static_cast<int32_t>(i), static_cast<int32_t>(j));
       }
-    });
-  };
+    }
+  }
+  p1.tasks = &out.tasks;
+  p2.tasks = &out.tasks;
+}
+} // namespace
+#endif // RESCRNET_DW_VECTOR
 
-  const float * in = input.data_ptr<float>();
+void
+FusedInference::run(const torch::Tensor & input, torch::Tensor & output)
+{
+#if !defined(RESCRNET_DW_VECTOR)
+  (void)input;
+  (void)output;
+  throw std::runtime_error("FusedInference: not compiled in");
+#else
+  const Plan &    plan = *m_Plan;
+  const int64_t   B = input.size(0), H = input.size(2), W = input.size(3);
+  const KernelSet isa = currentKernels();
+  const int64_t   maxChannels = std::max(plan.channels, plan.inputChannels);
+  Workspace &     ws = *m_Workspace;
+  prepareWorkspace(ws, H, W, plan.maxPad, maxChannels);
+  const Geometry g{ H, W, ws.Wr, ws.S, ws.PH, ws.PX, ws.plane };
+  RowGroupCache  groups(H, isa.rows);
+  PassRunner     runner(isa, g, maxChannels, plan.classes);
+  BlockPasses    passes;
   for (int64_t n = 0; n < B; ++n)
   {
-    // Stage the image into the padded block-input planes.
-    for (int64_t c = 0; c < plan.inputChannels; ++c)
-    {
-      for (int64_t y = 0; y < H; ++y)
-      {
-        float * row = ws.x + c * g.plane + (g.PH + y) * g.S + g.PX;
-        std::memcpy(row, in + ((n * plan.inputChannels + c) * H + y) * W, static_cast<size_t>(W) * sizeof(float));
-        std::fill_n(row + W, g.Wr - W, 0.0f);
-      }
-    }
+    stageInput(g, input.data_ptr<float>(), n, plan.inputChannels, ws.x);
     float * x = ws.x;
     float * yb = ws.y;
     for (size_t b = 0; b < plan.blocks.size(); ++b)
     {
-      const Plan::Block & block = plan.blocks[b];
-      const Plan::Block * next = b + 1 < plan.blocks.size() ? &plan.blocks[b + 1] : nullptr;
-      // Pass 1: branch inputs (the pre-activated copy written by the previous block, or the raw input for the STEM)
-      // -> depthwise -> pointwise (+ branch BN) -> LeakyReLU -> U.
-      PassArgs p1{};
-      p1.g = &g;
-      p1.kind = 1;
-      p1.slope = plan.slope;
-      PassArgs p2 = p1;
-      p2.kind = 2;
-      size_t maxGroups = 0;
-      // The branch with the smallest kernel (the cheapest tasks) also computes the shortcut in pass 1.
-      size_t shortcutBranch = 0;
-      for (size_t i = 1; i < block.branches.size(); ++i)
-      {
-        if (block.branches[i].k < block.branches[shortcutBranch].k)
-        {
-          shortcutBranch = i;
-        }
-      }
-      for (size_t i = 0; i < block.branches.size(); ++i)
-      {
-        const Plan::Branch & br = block.branches[i];
-        const int64_t        first = static_cast<int64_t>(i) * plan.filters; // first channel of the branch
-        PassArgs::BranchArgs a{};
-        a.k = br.k;
-        a.d = br.d;
-        a.groups = groupsFor(br.k, br.d);
-        maxGroups = std::max(maxGroups, a.groups->size());
-        a.dw = br.dw1.data();
-        a.dwIn = block.preActivation ? ws.x0 : x;
-        a.dwChannels = block.inChannels;
-        a.pw = &br.pw1;
-        a.store.out = ws.u + first * g.plane;
-        a.store.leaky = true;
-        if (i == shortcutBranch)
-        {
-          a.shortcut = &block.shortcut;
-          a.shortcutIn = x;
-          a.shortcutOut = yb;
-        }
-        p1.branches.push_back(a);
-        // Pass 2: U -> depthwise -> pointwise, added to the shortcut in the block output planes of branch i.
-        PassArgs::BranchArgs a2 = a;
-        a2.shortcut = nullptr;
-        a2.dw = br.dw2.data();
-        a2.dwIn = a.store.out;
-        a2.dwChannels = plan.filters;
-        a2.pw = &br.pw2;
-        a2.store = Store{};
-        a2.store.out = yb + first * g.plane;
-        a2.store.accumulate = true;
-        if (next != nullptr && next->preActivation)
-        {
-          a2.store.out2 = ws.x0 + first * g.plane;
-          a2.store.scale2 = next->pre.scale.data() + first;
-          a2.store.shift2 = next->pre.shift.data() + first;
-        }
-        p2.branches.push_back(a2);
-      }
-      // Tasks: the branches' row groups, interleaved so that threads taking consecutive tasks get a mix of cheap
-      // and expensive branches.
-      std::vector<std::pair<int32_t, int32_t>> tasks;
-      for (size_t j = 0; j < maxGroups; ++j)
-      {
-        for (size_t i = 0; i < p1.branches.size(); ++i)
-        {
-          if (j < p1.branches[i].groups->size())
-          {
-            tasks.emplace_back(static_cast<int32_t>(i), static_cast<int32_t>(j));
-          }
-        }
-      }
-      p1.tasks = &tasks;
-      p2.tasks = &tasks;
-      runPass(p1, static_cast<int64_t>(tasks.size()));
-      runPass(p2, static_cast<int64_t>(tasks.size()));
+      planBlock(plan, b, g, ws, x, yb, groups, passes);
+      runner.run(passes.p1, static_cast<int64_t>(passes.tasks.size()));
+      runner.run(passes.p2, static_cast<int64_t>(passes.tasks.size()));
       std::swap(x, yb);
     }
     PassArgs ph{};
@@ -1048,7 +1121,7 @@ FusedInference::run(const torch::Tensor & input, torch::Tensor & output)
     ph.head = &plan.head;
     ph.classes = plan.classes;
     ph.probabilities = output.data_ptr<float>() + n * plan.classes * H * W;
-    runPass(ph, H);
+    runner.run(ph, H);
   }
 #endif
 }

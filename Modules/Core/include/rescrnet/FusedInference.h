@@ -73,16 +73,16 @@ public:
   static const char *
   Isa();
 
-  struct Plan; // folded weights, private
+  struct Plan;      // folded weights, private
+  struct Workspace; // work buffers, private
 
 private:
   // One pass over whole images: input contiguous float [B, C, H, W], output [B, classes, H, W].
   void
   run(const torch::Tensor & input, torch::Tensor & output);
 
-  std::unique_ptr<Plan> m_Plan;
-  size_t                m_MaxWorkspaceBytes{ size_t{ 1 } << 30 };
-  struct Workspace;
+  std::unique_ptr<Plan>      m_Plan;
+  size_t                     m_MaxWorkspaceBytes{ size_t{ 1 } << 30 };
   std::unique_ptr<Workspace> m_Workspace;
 };
 

@@ -114,8 +114,8 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
   const auto pairs = splitMode ? app::ReadSplitPairs(args.GetString("split"), args.GetString("subset"))
                                : app::MatchFolderPairs(args.GetString("images"), args.GetString("masks"));
 
-  const std::string    model = app::ModelPath(args.GetString("model"));
-  auto                 predictor = app::LoadPredictor(model, static_cast<int>(args.GetInt("threads")));
+  const std::string model = app::ModelPath(args.GetString("model"));
+  auto predictor = app::LoadPredictor(model, static_cast<int>(args.GetInt("threads")), args.GetString("precision"));
   app::PipelineOptions options;
   options.skipPostprocessing = args.GetBool("skipPostprocessing");
   options.threshold = args.GetDouble("threshold");

@@ -114,8 +114,9 @@ int
 Segment(const cli::Arguments & args, cli::ReturnParameters & returned)
 {
   const std::string       model = app::ModelPath(args.GetString("model"));
-  const app::LungPipeline pipeline(app::LoadPredictor(model, static_cast<int>(args.GetInt("threads"))), Options(args));
-  const std::string       input = args.GetString("inputVolume");
+  const app::LungPipeline pipeline(
+    app::LoadPredictor(model, static_cast<int>(args.GetInt("threads")), args.GetString("precision")), Options(args));
+  const std::string input = args.GetString("inputVolume");
   if (fs::is_directory(input))
   {
     if (!args.GetString("outputSEG").empty())

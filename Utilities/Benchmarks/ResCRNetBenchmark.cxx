@@ -36,6 +36,7 @@ struct Options
   std::string      json;
   std::string      pytorch;
   bool             rssChild{ false };
+  bool             inferenceOnly{ false };
 };
 
 template <typename F>
@@ -217,6 +218,8 @@ main(int argc, char * argv[])
       o.json = next();
     else if (a == "--pytorch")
       o.pytorch = next();
+    else if (a == "--inference-only")
+      o.inferenceOnly = true;
     else if (a == "--rss-child")
       o.rssChild = true;
     else if (a == "-h" || a == "--help")
@@ -259,6 +262,11 @@ main(int argc, char * argv[])
       r["threads"] = threads;
       rescrnet::SetFastDepthwiseConvolution(true);
       const double fast1 = InferenceMs(model, 1, o.height, o.width, threads, o.repeats);
+      if (o.inferenceOnly)
+      {
+        std::printf("%-34s %8d %14.1f\n", "inference, batch 1", threads, fast1);
+        continue;
+      }
       const double fast8 = InferenceMs(model, o.batch, o.height, o.width, threads, o.repeats);
       const double fastTrain = TrainMs(model, o, threads);
       rescrnet::SetFastDepthwiseConvolution(false);

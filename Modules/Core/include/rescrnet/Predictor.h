@@ -3,6 +3,7 @@
 #define rescrnet_Predictor_h
 
 #include "rescrnet/ModelFile.h"
+#include "rescrnet/Precision.h"
 #include "rescrnet/ResCRNet.h"
 
 #include <memory>
@@ -22,11 +23,27 @@ public:
   FromFile(const std::string & path, int threads = 0);
 
   // Accepts [H, W], [C, H, W] or [B, C, H, W] float tensors; returns probabilities [B, classes, H, W].
-  // Networks without LSTM RES blocks run on the fused CPU path (FusedInference, weights read at each call) while
+  // Networks without LSTM RES blocks run on the fused CPU path (FusedInference; the weights are read again when
+  // they changed since the last call, found by a checksum of the parameters and buffers) while
   // FastDepthwiseConvolution() is on; otherwise, and for LSTM RES heads, on the LibTorch modules. Calls on one
   // predictor (and its copies) are serialised on the fused path, whose work buffers they share.
   torch::Tensor
   predict(const torch::Tensor & images) const;
+
+  // Arithmetic of the fused path (see Precision.h and FusedInference.h); fp32 by default. bf16 and fp16 throw
+  // std::invalid_argument here when this CPU does not run them; auto picks at the first predict() (a self-check of
+  // this model on a probe image of the model's input grid, repeated when the weights change). Networks that run on
+  // the modules (LSTM RES heads, or the fast path switched off) always run in fp32.
+  void
+  setPrecision(Precision precision);
+  Precision
+  precision() const
+  {
+    return m_Precision;
+  }
+  // The precision predict() runs in (resolves auto, which may run the self-check now).
+  Precision
+  effectivePrecision() const;
 
   // 0 keeps LibTorch's default (all cores).
   void
@@ -56,6 +73,7 @@ private:
   ResCRNet                    m_Network;
   ModelInfo                   m_Info;
   int                         m_Threads;
+  Precision                   m_Precision{ Precision::Float32 };
   std::shared_ptr<FusedState> m_Fused;
 };
 

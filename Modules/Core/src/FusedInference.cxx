@@ -174,6 +174,8 @@ struct FusedInference::Workspace
   void * x0 = nullptr;
   void * u = nullptr;
   void * memory = nullptr;
+  // Per-thread scratch of the passes (see PassRunner).
+  std::vector<char> scratch;
 
   ~Workspace()
   {
@@ -733,7 +735,13 @@ private:
 class PassRunner
 {
 public:
-  PassRunner(const KernelSet & isa, const Geometry & g, int64_t maxChannels, int64_t classes)
+  // The scratch lives in `ws` (kept between calls: allocating and faulting in megabytes per call costs about a
+  // millisecond).
+  PassRunner(const KernelSet &           isa,
+             const Geometry &            g,
+             int64_t                     maxChannels,
+             int64_t                     classes,
+             FusedInference::Workspace & ws)
     : m_Isa(isa)
     , m_Threads(std::max(1, at::get_num_threads()))
   {
@@ -744,8 +752,14 @@ public:
     const int64_t words =
       std::max((maxChannels * (R + 1) + pairs * (R + 1)) * g.Wr, roundUpTo(classes, kChannelAlign) * g.Wr);
     m_ScratchBytes = roundUpTo(words * 4, 64);
-    m_Scratch.resize(static_cast<size_t>(m_Threads * m_ScratchBytes + 64));
-    m_Base = reinterpret_cast<char *>((reinterpret_cast<uintptr_t>(m_Scratch.data()) + 63) / 64 * 64);
+    const size_t bytes = static_cast<size_t>(m_Threads * m_ScratchBytes + 64);
+    if (ws.scratch.size() < bytes)
+    {
+      ws.scratch.clear();
+      ws.scratch.shrink_to_fit();
+      ws.scratch.resize(bytes);
+    }
+    m_Base = reinterpret_cast<char *>((reinterpret_cast<uintptr_t>(ws.scratch.data()) + 63) / 64 * 64);
   }
   void
   run(const void * p, int64_t tasks)
@@ -767,7 +781,6 @@ private:
   const KernelSet & m_Isa;
   int               m_Threads;
   int64_t           m_ScratchBytes = 0;
-  std::vector<char> m_Scratch;
   char *            m_Base = nullptr;
 };
 
@@ -889,7 +902,7 @@ FusedInference::runPlan(const P & plan, const torch::Tensor & input, torch::Tens
   prepareWorkspace(ws, H, W, plan.maxPad, maxChannels, static_cast<int64_t>(sizeof(E)));
   const Geometry           g{ H, W, ws.Wr, ws.S, ws.PH, ws.PX, ws.plane };
   RowGroupCache            groups(H, isa.rows);
-  PassRunner               runner(isa, g, maxChannels, plan.classes);
+  PassRunner               runner(isa, g, maxChannels, plan.classes, ws);
   BlockPasses<E, BranchPW> passes;
   for (int64_t n = 0; n < B; ++n)
   {
@@ -1045,7 +1058,10 @@ FusedInference::CheckPrecision(Precision p, int64_t probeHeight, int64_t probeWi
 }
 
 void
-FusedInference::setPrecision(Precision p, int64_t probeHeight, int64_t probeWidth)
+FusedInference::setPrecision(Precision                      p,
+                             int64_t                        probeHeight,
+                             int64_t                        probeWidth,
+                             const std::vector<Precision> & excluded)
 {
   if (p != Precision::Auto)
   {
@@ -1060,11 +1076,14 @@ FusedInference::setPrecision(Precision p, int64_t probeHeight, int64_t probeWidt
   // (measured on Sapphire/Emerald Rapids), so that the packing makes them slower than fp32 there.
   for (Precision candidate : { Precision::Float16, Precision::BFloat16 })
   {
-    if (candidate == Precision::BFloat16 && !DetectedCpuFeatures().amx)
+    if ((candidate == Precision::BFloat16 && !DetectedCpuFeatures().amx) ||
+        std::find(excluded.begin(), excluded.end(), candidate) != excluded.end())
     {
       continue;
     }
-    if (PrecisionSupported(candidate) && CheckPrecision(candidate, probeHeight, probeWidth).passed)
+    // Only what CPUID reports: never a feature declared through RESCRNET_ASSUME_ISA.
+    if (PrecisionSupported(candidate) && PrecisionReported(candidate) &&
+        CheckPrecision(candidate, probeHeight, probeWidth).passed)
     {
       m_Precision = candidate;
       return;

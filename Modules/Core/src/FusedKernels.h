@@ -341,8 +341,9 @@ leakyRelu(typename VecOf<E, VW>::V & v, E slope)
   v = v > s ? v : s;
 }
 
-// Accumulators of output channels m0 + m (m < MT) at plane offset `offset`: the bias, plus what the output planes
-// hold when the store accumulates.
+// Accumulators of output channels m0 + m (m < MT) at plane offset `offset`: the bias. When the store accumulates,
+// what the output planes hold is added after the product (storeTile), not before: in half precision the small
+// products would otherwise be rounded at the scale of the (larger) shortcut value, once per input channel.
 template <typename E, int VW, int MT, int NV>
 RESCRNET_DW_INLINE void
 initTile(typename VecOf<E, VW>::V (&acc)[MT][NV],
@@ -354,7 +355,6 @@ initTile(typename VecOf<E, VW>::V (&acc)[MT][NV],
          int64_t          offset)
 {
   using V = typename VecOf<E, VW>::V;
-  using U = typename VecOf<E, VW>::U;
 #  pragma GCC unroll 16
   for (int m = 0; m < MT; ++m)
   {
@@ -373,11 +373,6 @@ initTile(typename VecOf<E, VW>::V (&acc)[MT][NV],
       for (int64_t line = 0; line < NV * VW; line += 64 / static_cast<int64_t>(sizeof(E)))
       {
         __builtin_prefetch(o + NV * VW + line);
-      }
-#  pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v)
-      {
-        acc[m][v] += RESCRNET_DW_LOAD(o + v * VW);
       }
     }
   }
@@ -399,6 +394,14 @@ storeTile(typename VecOf<E, VW>::V (&acc)[MT][NV],
   for (int m = 0; m < mEnd; ++m)
   {
     E * o = st.out + (m0 + m) * g.plane + offset;
+    if (st.accumulate)
+    {
+#  pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v)
+      {
+        acc[m][v] += RESCRNET_DW_LOAD(o + v * VW);
+      }
+    }
     if (st.out2)
     {
       E *     o2 = st.out2 + (m0 + m) * g.plane + offset;

@@ -173,4 +173,19 @@ PrecisionAvailable(Precision p)
   }
 }
 
+bool
+PrecisionReported(Precision p)
+{
+  const CpuFeatures & f = DetectedCpuFeatures();
+  switch (p)
+  {
+    case Precision::Float16:
+      return f.avx512fp16 && !f.assumedFp16;
+    case Precision::BFloat16:
+      return f.avx512bf16 && !f.assumedBf16;
+    default:
+      return true;
+  }
+}
+
 } // namespace rescrnet

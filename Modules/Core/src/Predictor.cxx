@@ -21,7 +21,10 @@ struct Predictor::FusedState
 
   // The engine with the network's current weights, in `precision` (under the mutex).
   FusedInference &
-  prepare(const ResCRNetImpl & network, Precision precision, const InputSpec & grid);
+  prepare(const ResCRNetImpl &           network,
+          Precision                      precision,
+          const InputSpec &              grid,
+          const std::vector<Precision> & excluded);
 };
 
 namespace
@@ -63,7 +66,10 @@ weightFingerprint(const ResCRNetImpl & network)
 } // namespace
 
 FusedInference &
-Predictor::FusedState::prepare(const ResCRNetImpl & network, Precision precision, const InputSpec & grid)
+Predictor::FusedState::prepare(const ResCRNetImpl &           network,
+                               Precision                      precision,
+                               const InputSpec &              grid,
+                               const std::vector<Precision> & excluded)
 {
   const uint64_t fp = weightFingerprint(network);
   if (!engine)
@@ -80,7 +86,7 @@ Predictor::FusedState::prepare(const ResCRNetImpl & network, Precision precision
   }
   if (!precisionApplied || applied != precision)
   {
-    engine->setPrecision(precision, grid.height, grid.width);
+    engine->setPrecision(precision, grid.height, grid.width, excluded);
     applied = precision;
     precisionApplied = true;
   }
@@ -136,6 +142,26 @@ Predictor::setPrecision(Precision precision)
   m_Precision = precision;
 }
 
+std::vector<Precision>
+Predictor::failedParityRecords() const
+{
+  std::vector<Precision> failed;
+  if (!m_Info.metrics.isObject() || !m_Info.metrics.contains("precision_parity"))
+  {
+    return failed;
+  }
+  const Json & records = m_Info.metrics.at("precision_parity");
+  for (Precision p : { Precision::Float16, Precision::BFloat16 })
+  {
+    if (records.isObject() && records.contains(ToString(p)) && records.at(ToString(p)).isObject() &&
+        !records.at(ToString(p)).value("passed", true))
+    {
+      failed.push_back(p);
+    }
+  }
+  return failed;
+}
+
 Precision
 Predictor::effectivePrecision() const
 {
@@ -149,7 +175,7 @@ Predictor::effectivePrecision() const
   }
   c10::InferenceMode          guard;
   std::lock_guard<std::mutex> lock(m_Fused->mutex);
-  return m_Fused->prepare(*m_Network, m_Precision, m_Info.input).precision();
+  return m_Fused->prepare(*m_Network, m_Precision, m_Info.input, failedParityRecords()).precision();
 }
 
 torch::Tensor
@@ -184,7 +210,7 @@ Predictor::predict(const torch::Tensor & images) const
   if (FastDepthwiseConvolution() && FusedInference::Supports(m_Network->config()))
   {
     std::lock_guard<std::mutex> lock(m_Fused->mutex);
-    return m_Fused->prepare(*m_Network, m_Precision, m_Info.input).forward(x);
+    return m_Fused->prepare(*m_Network, m_Precision, m_Info.input, failedParityRecords()).forward(x);
   }
   ResCRNet network = m_Network; // shared holder; forward() is not const
   network->eval();

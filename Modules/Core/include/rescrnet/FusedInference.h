@@ -101,10 +101,15 @@ public:
   PrecisionSupported(Precision p);
 
   // Selects the arithmetic. fp32, bf16, fp16: throws std::runtime_error when this CPU does not run the precision
-  // (PrecisionAvailable). auto: the first of fp16, bf16 that the CPU runs and whose CheckPrecision on a probe of
-  // probeHeight x probeWidth passes, else fp32 (a few forward passes, once per call).
+  // (PrecisionAvailable). auto: the first of fp16, bf16 (bf16 only on AMX) that CPUID reports (PrecisionReported:
+  // never a feature declared through RESCRNET_ASSUME_ISA) and whose CheckPrecision on a probe of probeHeight x
+  // probeWidth passes, else fp32 (a few forward passes, once per call).
+  // `excluded`: precisions auto must not take (the model's measured parity record failed, see Predictor).
   void
-  setPrecision(Precision p, int64_t probeHeight = 300, int64_t probeWidth = 340);
+  setPrecision(Precision                      p,
+               int64_t                        probeHeight = 300,
+               int64_t                        probeWidth = 340,
+               const std::vector<Precision> & excluded = {});
   // The arithmetic in use: fp32, bf16 or fp16 (never auto).
   Precision
   precision() const

@@ -9,7 +9,8 @@
 // Detection follows CPUID, the operating system's saved register state (XCR0) and, for AMX, Linux's permission
 // request (arch_prctl ARCH_REQ_XCOMP_PERM). For measurements on virtual machines whose hypervisor hides features the
 // host has, the environment variable RESCRNET_ASSUME_ISA (comma-separated: avx512fp16, avx512bf16) declares them
-// present. It is a developer override: a CPU without the instructions then dies of SIGILL. It never enables AMX.
+// present for explicit fp16/bf16 requests. It is a developer override: a CPU without the instructions then dies of
+// SIGILL. auto never uses a declared feature, and nothing enables AMX but CPUID, the OS and its permission.
 #ifndef rescrnet_Precision_h
 #define rescrnet_Precision_h
 
@@ -52,9 +53,12 @@ struct CpuFeatures
 const CpuFeatures &
 DetectedCpuFeatures();
 
-// Whether this CPU (as detected) runs the kernels of a precision; fp32 and auto always.
+// Whether this CPU (as detected, declared features included) runs the kernels of a precision; fp32 and auto always.
 bool
 PrecisionAvailable(Precision p);
+// The same from CPUID alone (declared features excluded): what auto may choose.
+bool
+PrecisionReported(Precision p);
 
 } // namespace rescrnet
 

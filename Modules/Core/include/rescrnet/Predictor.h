@@ -31,9 +31,11 @@ public:
   predict(const torch::Tensor & images) const;
 
   // Arithmetic of the fused path (see Precision.h and FusedInference.h); fp32 by default. bf16 and fp16 throw
-  // std::invalid_argument here when this CPU does not run them; auto picks at the first predict() (a self-check of
-  // this model on a probe image of the model's input grid, repeated when the weights change). Networks that run on
-  // the modules (LSTM RES heads, or the fast path switched off) always run in fp32.
+  // std::invalid_argument here when this CPU does not run them. auto picks at the first predict(): a reduced
+  // precision that CPUID reports, that the model's measured parity record does not rule out (ModelInfo::metrics
+  // "precision_parity", written by ResCRNetPrecisionParity --record: {"fp16": {"passed": false, ...}}) and whose
+  // self-check on a probe image of the model's input grid passes (repeated when the weights change); else fp32.
+  // Networks that run on the modules (LSTM RES heads, or the fast path switched off) always run in fp32.
   void
   setPrecision(Precision precision);
   Precision
@@ -41,6 +43,9 @@ public:
   {
     return m_Precision;
   }
+  // Precisions whose measured parity record in m_Info failed.
+  std::vector<Precision>
+  failedParityRecords() const;
   // The precision predict() runs in (resolves auto, which may run the self-check now).
   Precision
   effectivePrecision() const;

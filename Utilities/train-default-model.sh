@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Trains (or continues training) the project's default lung model on the train split of ../shared/data/cxr-lungs-256,
 # selecting on val. Resumable: checkpoints live in Data/Models/checkpoints/ResCRNet-lungs-default (committed between
 # sittings, so a run longer than one sitting continues where it stopped). When it finishes, the best model is
@@ -19,4 +20,4 @@ build/bin/ResCRNetTrain --split "$shared/data/cxr-lungs-256/split.csv" --grid 12
   --cache build/training/cache-128.pt --checkpointDir "$ckpt" --resume \
   --history "$ckpt/history.csv" --curve "$ckpt/curve.png" "$@" build/training/ResCRNet-lungs-default.rcn
 build/bin/ResCRNetEvaluate --model build/training/ResCRNet-lungs-default.rcn \
-  --split "$shared/data/cxr-lungs-256/split.csv" --subset test --summary-json build/training/test-summary.json
+  --split "$shared/data/cxr-lungs-256/split.csv" --subset test --summaryJson build/training/test-summary.json

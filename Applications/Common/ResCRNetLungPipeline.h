@@ -1,6 +1,7 @@
-// The lung-segmentation pipeline shared by the command-line modules: read any supported radiograph, run
-// CXRPreprocess -> HistogramEqualization -> ResCRNetSegmentation -> LungMaskPostprocess, measure the lungs, compare
-// with a reference mask, and write the label map, the probability map and an overlay PNG (all atomically).
+// SPDX-License-Identifier: Apache-2.0
+// The lung segmentation of one file for the command-line modules: read it (rescrnet::io), segment it
+// (itk::CXRLungSegmentationImageFilter), measure the lungs, compare with a reference mask, and write the label map,
+// the probability map, an overlay PNG and a DICOM SEG (rescrnet::io, all atomically).
 #ifndef ResCRNetLungPipeline_h
 #define ResCRNetLungPipeline_h
 
@@ -89,25 +90,6 @@ private:
   std::shared_ptr<const Predictor> m_Predictor;
   PipelineOptions                  m_Options;
 };
-
-// Throws InputError (one line) unless `path` is a radiograph-like image ITK can read safely: it exists, is not a
-// folder, decodes (a corrupt PNG is caught before ITK's reader, which would abort), has 1, 3 or 4 components and is
-// 2-D or 3-D with one slice, at least 8 x 8 pixels.
-void
-CheckImageFile(const std::string & path);
-
-// Whether ITK can read `path` as an image (by its content and extension), or it is a DICOM file.
-bool
-IsReadableImage(const std::string & path);
-
-// Image files in `folder` (sorted by name; hidden files and unreadable files skipped).
-std::vector<std::string>
-ListImages(const std::string & folder);
-
-// The default model: Data/Models/ResCRNet-lungs-default.rcn in the source tree next to the executable's build tree,
-// or share/ITKResCRNet/Models in the install tree. Empty when none exists.
-std::string
-DefaultModelPath(const char * argv0);
 
 } // namespace rescrnet::app
 

@@ -1,16 +1,15 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "ResCRNetTrainingCurve.h"
 
 #include "itkImage.h"
-#include "itkImageFileWriter.h"
 #include "itkRGBPixel.h"
+#include "rescrnet/io/ImageFile.h"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <map>
-#include <unistd.h>
 
 namespace rescrnet::app
 {
@@ -202,23 +201,7 @@ WriteTrainingCurvePNG(const std::vector<EpochRecord> & history, const std::strin
   canvas.Line(450, 400, 490, 400, Rgb(255, 127, 14), 3);
   canvas.Text(500, 393, "VAL", Rgb(0, 0, 0), 2);
 
-  const std::filesystem::path target(path);
-  const std::filesystem::path tmp = std::filesystem::absolute(target).parent_path() /
-                                    (".tmp-" + std::to_string(::getpid()) + "-" + target.filename().string());
-  try
-  {
-    auto writer = itk::ImageFileWriter<RGBImage>::New();
-    writer->SetInput(canvas.Image());
-    writer->SetFileName(tmp.string());
-    writer->Update();
-    std::filesystem::rename(tmp, target);
-  }
-  catch (const std::exception & e)
-  {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    throw std::runtime_error("cannot write " + path + ": " + e.what());
-  }
+  rescrnet::io::WriteImage(canvas.Image(), path);
 }
 
 } // namespace rescrnet::app

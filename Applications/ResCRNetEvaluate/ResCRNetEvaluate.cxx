@@ -1,36 +1,35 @@
-// ResCRNetEvaluate --model FILE (--split CSV [--subset test] | --images DIR --masks DIR) [--output-csv F]
-//                  [--summary-json F] [--threads N] [--skipPostprocessing]
+// SPDX-License-Identifier: Apache-2.0
+// ResCRNetEvaluate --model FILE (--split CSV [--subset test] | --images DIR --masks DIR) [--outputCSV F]
+//                  [--summaryJson F] [--threads N] [--skipPostprocessing]
 // Runs the full lung pipeline on image/mask pairs and reports per-image metrics and a summary per source.
 #include "ResCRNetEvaluateXML.h"
 
 #include "ResCRNetApplicationStartup.h"
-#include "ResCRNetDataset.h"
 #include "ResCRNetLungPipeline.h"
 
-#include "rescrnet/Json.h"
+#include "rescrnet/AtomicFile.h"
+#include "rescrnet/CsvTable.h"
+#include "rescrnet/JsonParsing.h"
 #include "rescrnet/Predictor.h"
 #include "rescrnet/cli/CommandLine.h"
 #include "rescrnet/cli/Progress.h"
+#include "rescrnet/io/Dataset.h"
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <map>
-#include <sstream>
 
 namespace cli = rescrnet::cli;
 namespace app = rescrnet::app;
-namespace fs = std::filesystem;
-using rescrnet::Json;
+namespace io = rescrnet::io;
+using json = nlohmann::ordered_json;
 
 namespace
 {
 
-using Pair = app::ImagePair;
+using Pair = io::ImagePair;
 
 struct Row
 {
@@ -58,7 +57,7 @@ Median(std::vector<double> v)
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-Json
+json
 Summary(const std::vector<const Row *> & rows)
 {
   std::vector<double> dice, jac, prec, rec, hd95;
@@ -71,7 +70,7 @@ Summary(const std::vector<const Row *> & rows)
     if (std::isfinite(r->m.hausdorff95MM))
       hd95.push_back(r->m.hausdorff95MM);
   }
-  Json j = Json::object();
+  json j = json::object();
   j["n"] = static_cast<int64_t>(rows.size());
   j["dice_mean"] = Mean(dice);
   j["dice_median"] = Median(dice);
@@ -83,19 +82,6 @@ Summary(const std::vector<const Row *> & rows)
   return j;
 }
 
-void
-WriteText(const std::string & path, const std::string & text)
-{
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << text;
-    if (!out)
-      throw std::runtime_error("cannot write " + path);
-  }
-  fs::rename(tmp, path);
-}
-
 int
 Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
 {
@@ -105,14 +91,11 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
     throw std::runtime_error("give either --split CSV or --images DIR with --masks DIR");
   if (folderMode && !(args.IsSet("images") && args.IsSet("masks")))
     throw std::runtime_error("--images and --masks go together");
-  for (const char * out : { "outputCSV", "summaryJSON" })
-  {
-    const std::string p = args.GetString(out);
-    if (!p.empty() && !fs::is_directory(fs::absolute(p).parent_path()))
-      throw std::runtime_error("cannot write " + p + ": its folder does not exist");
-  }
-  const auto pairs = splitMode ? app::ReadSplitPairs(args.GetString("split"), args.GetString("subset"))
-                               : app::MatchFolderPairs(args.GetString("images"), args.GetString("masks"));
+  for (const char * out : { "outputCSV", "summaryJson" })
+    if (args.IsSet(out))
+      rescrnet::CheckWritableFolder(args.GetString(out));
+  const auto pairs = splitMode ? io::ReadSplitPairs(args.GetString("split"), args.GetString("subset"))
+                               : io::MatchFolderPairs(args.GetString("images"), args.GetString("masks"));
 
   const std::string model = app::ModelPath(args.GetString("model"));
   auto predictor = app::LoadPredictor(model, static_cast<int>(args.GetInt("threads")), args.GetString("precision"));
@@ -144,13 +127,13 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
     bySource[r.pair.source].push_back(&r);
     all.push_back(&r);
   }
-  Json summary = Json::object();
+  json summary = json::object();
   summary["model"] = model;
   summary["postprocessing"] = !options.skipPostprocessing;
   summary["images"] = static_cast<int64_t>(rows.size());
   summary["seconds_per_image"] = seconds / static_cast<double>(rows.size());
   summary["overall"] = Summary(all);
-  Json sources = Json::object();
+  json sources = json::object();
   for (const auto & kv : bySource)
     sources[kv.first] = Summary(kv.second);
   summary["by_source"] = sources;
@@ -160,35 +143,54 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
             << std::setw(10) << "median" << std::setw(10) << "min" << std::setw(10) << "Jaccard" << std::setw(11)
             << "precision" << std::setw(10) << "recall" << std::setw(12) << "HD95 mm"
             << "\n";
-  auto printRow = [](const std::string & name, const Json & s) {
-    std::cout << std::left << std::setw(10) << name << std::right << std::setw(6) << s.at("n").asInt() << std::fixed
-              << std::setprecision(4) << std::setw(10) << s.at("dice_mean").asDouble() << std::setw(10)
-              << s.at("dice_median").asDouble() << std::setw(10) << s.at("dice_min").asDouble() << std::setw(10)
-              << s.at("jaccard_mean").asDouble() << std::setw(11) << s.at("precision_mean").asDouble() << std::setw(10)
-              << s.at("recall_mean").asDouble() << std::setprecision(2) << std::setw(12)
-              << s.at("hd95_mean_mm").asDouble() << "\n";
+  auto printRow = [](const std::string & name, const json & s) {
+    std::cout << std::left << std::setw(10) << name << std::right << std::setw(6) << s.at("n").get<int64_t>()
+              << std::fixed << std::setprecision(4) << std::setw(10) << s.at("dice_mean").get<double>() << std::setw(10)
+              << s.at("dice_median").get<double>() << std::setw(10) << s.at("dice_min").get<double>() << std::setw(10)
+              << s.at("jaccard_mean").get<double>() << std::setw(11) << s.at("precision_mean").get<double>()
+              << std::setw(10) << s.at("recall_mean").get<double>() << std::setprecision(2) << std::setw(12)
+              << s.at("hd95_mean_mm").get<double>() << "\n";
     std::cout.unsetf(std::ios::fixed);
   };
-  for (const auto & kv : sources.asObject())
-    printRow(kv.first, kv.second);
+  for (const auto & [name, source] : sources.items())
+    printRow(name, source);
   printRow("overall", summary["overall"]);
-  std::cout << std::setprecision(3) << summary["seconds_per_image"].asDouble() << " s per image" << std::endl;
+  std::cout << std::setprecision(3) << summary["seconds_per_image"].get<double>() << " s per image" << std::endl;
 
   if (args.IsSet("outputCSV"))
   {
-    std::ostringstream csv;
-    csv << "id,source,dice,jaccard,precision,recall,f1,pixel_accuracy,hausdorff_mm,hd95_mm,mean_surface_mm,seconds\n";
-    csv << std::setprecision(6);
+    using rescrnet::CsvTable;
+    CsvTable csv({ "id",
+                   "source",
+                   "dice",
+                   "jaccard",
+                   "precision",
+                   "recall",
+                   "f1",
+                   "pixel_accuracy",
+                   "hausdorff_mm",
+                   "hd95_mm",
+                   "mean_surface_mm",
+                   "seconds" });
     for (const auto & r : rows)
-      csv << r.pair.id << ',' << r.pair.source << ',' << r.m.dice << ',' << r.m.jaccard << ',' << r.m.precision << ','
-          << r.m.recall << ',' << r.m.f1 << ',' << r.m.pixelAccuracy << ',' << r.m.hausdorffMM << ','
-          << r.m.hausdorff95MM << ',' << r.m.meanSurfaceDistanceMM << ',' << r.seconds << "\n";
-    WriteText(args.GetString("outputCSV"), csv.str());
+      csv.addRow({ r.pair.id,
+                   r.pair.source,
+                   CsvTable::number(r.m.dice),
+                   CsvTable::number(r.m.jaccard),
+                   CsvTable::number(r.m.precision),
+                   CsvTable::number(r.m.recall),
+                   CsvTable::number(r.m.f1),
+                   CsvTable::number(r.m.pixelAccuracy),
+                   CsvTable::number(r.m.hausdorffMM),
+                   CsvTable::number(r.m.hausdorff95MM),
+                   CsvTable::number(r.m.meanSurfaceDistanceMM),
+                   CsvTable::number(r.seconds) });
+    csv.write(args.GetString("outputCSV"));
   }
-  if (args.IsSet("summaryJSON"))
-    WriteText(args.GetString("summaryJSON"), summary.dump(2) + "\n");
+  if (args.IsSet("summaryJson"))
+    rescrnet::WriteFileAtomically(args.GetString("summaryJson"), rescrnet::DumpJson(summary, 2) + "\n");
   returned.Set("imagesEvaluated", static_cast<int64_t>(rows.size()));
-  returned.Set("diceMean", summary["overall"].at("dice_mean").asDouble());
+  returned.Set("diceMean", summary["overall"].at("dice_mean").get<double>());
   return EXIT_SUCCESS;
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ResCRNetLungSegmentation [options] <input image or folder> <output label map or folder>
 // Segments the lungs on chest radiographs with Res-CR-Net (see the XML description for every option).
 #include "ResCRNetLungSegmentationXML.h"
@@ -5,15 +6,14 @@
 #include "ResCRNetApplicationStartup.h"
 #include "ResCRNetLungPipeline.h"
 
+#include "rescrnet/CsvTable.h"
 #include "rescrnet/Predictor.h"
 #include "rescrnet/cli/CommandLine.h"
 #include "rescrnet/cli/Progress.h"
+#include "rescrnet/io/ImageFile.h"
 
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 namespace cli = rescrnet::cli;
 namespace app = rescrnet::app;
@@ -46,7 +46,7 @@ SegmentFolder(const cli::Arguments & args, cli::ReturnParameters & returned, con
 {
   const std::string input = args.GetString("inputVolume");
   const std::string output = args.GetString("outputLabel");
-  const auto        images = app::ListImages(input);
+  const auto        images = rescrnet::io::ListImages(input);
   if (images.empty())
     throw std::runtime_error("no readable images in folder " + input);
   std::error_code ec;
@@ -56,9 +56,18 @@ SegmentFolder(const cli::Arguments & args, cli::ReturnParameters & returned, con
   std::string csvPath = args.GetString("outputCSV");
   if (csvPath.empty())
     csvPath = (fs::path(output) / "results.csv").string();
+  rescrnet::CheckWritableFolder(csvPath);
 
-  std::ostringstream csv;
-  csv << "image,label_map,status,total_pixels,total_area_mm2,right_pixels,left_pixels,seconds,message\n";
+  using rescrnet::CsvTable;
+  CsvTable             csv({ "image",
+                             "label_map",
+                             "status",
+                             "total_pixels",
+                             "total_area_mm2",
+                             "right_pixels",
+                             "left_pixels",
+                             "seconds",
+                             "message" });
   cli::ConsoleProgress progress(images.size(), "img");
   size_t               done = 0, failed = 0;
   uint64_t             totalPixels = 0;
@@ -76,32 +85,27 @@ SegmentFolder(const cli::Arguments & args, cli::ReturnParameters & returned, con
       const auto r = pipeline.Run(image, files, std::string(), [&](double f) {
         cli::ReportProgress((static_cast<double>(done) + f) / static_cast<double>(images.size()));
       });
-      csv << image << ',' << labelMap << ",ok," << r.measures.totalPixels << ',' << r.measures.totalAreaMM2 << ','
-          << r.measures.rightPixels << ',' << r.measures.leftPixels << ',' << r.seconds << ",\n";
+      csv.addRow({ image,
+                   labelMap,
+                   "ok",
+                   std::to_string(r.measures.totalPixels),
+                   CsvTable::number(r.measures.totalAreaMM2),
+                   std::to_string(r.measures.rightPixels),
+                   std::to_string(r.measures.leftPixels),
+                   CsvTable::number(r.seconds) });
       totalPixels += r.measures.totalPixels;
       totalArea += r.measures.totalAreaMM2;
     }
     catch (const std::exception & e)
     {
       ++failed;
-      std::string why = e.what();
-      for (char & c : why)
-        if (c == ',' || c == '\n')
-          c = ';';
-      csv << image << ",,failed,,,,,," << why << "\n";
+      csv.addRow({ image, "", "failed", "", "", "", "", "", e.what() });
       std::cerr << "ResCRNetLungSegmentation: " << e.what() << std::endl;
     }
     progress.Update(++done);
   }
   progress.Finish();
-  const std::string tmp = csvPath + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << csv.str();
-    if (!out)
-      throw std::runtime_error("cannot write " + csvPath);
-  }
-  fs::rename(tmp, csvPath);
+  csv.write(csvPath);
   std::cout << "Segmented " << (done - failed) << " of " << images.size() << " images; results in " << csvPath
             << std::endl;
   returned.Set("imagesProcessed", static_cast<int64_t>(done - failed));

@@ -1,19 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
 // ResCRNetTrain [options] <output model file>
 // Trains Res-CR-Net on image/mask pairs (a split CSV or folders); a thin wrapper over itk::ResCRNetTrainer.
 #include "ResCRNetTrainXML.h"
 
-#include "ResCRNetDataset.h"
-#include "ResCRNetLungPipeline.h"
 #include "ResCRNetTrainingCurve.h"
 
 #include "itkCommand.h"
-#include "itkImageFileReader.h"
 #include "itkResCRNetTrainer.h"
+#include "rescrnet/io/Dataset.h"
+#include "rescrnet/io/ImageFile.h"
 
 #include "rescrnet/cli/CommandLine.h"
 #include "rescrnet/cli/Progress.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -23,6 +24,7 @@
 
 namespace cli = rescrnet::cli;
 namespace app = rescrnet::app;
+namespace io = rescrnet::io;
 namespace fs = std::filesystem;
 
 namespace
@@ -38,25 +40,23 @@ template <typename TImage>
 typename TImage::Pointer
 Read(const std::string & path)
 {
-  app::CheckImageFile(path);
-  auto reader = itk::ImageFileReader<TImage>::New();
-  reader->SetFileName(path);
-  try
-  {
-    reader->Update();
-  }
-  catch (const itk::ExceptionObject & e)
-  {
-    throw std::runtime_error("cannot read " + path + ": " + std::string(e.GetDescription()));
-  }
-  return reader->GetOutput();
+  io::CheckRadiographFile(path);
+  return io::ReadImage<TImage>(path);
 }
 
-std::vector<app::ImagePair>
+std::vector<io::ImagePair>
 Pairs(const cli::Arguments & args, bool validation)
 {
   if (args.IsSet("split"))
-    return app::ReadSplitPairs(args.GetString("split"), args.GetString(validation ? "valSubset" : "trainSubset"));
+  {
+    std::vector<io::ImagePair> pairs;
+    for (const auto & split : args.GetAll("split"))
+    {
+      auto some = io::ReadSplitPairs(split, args.GetString(validation ? "valSubset" : "trainSubset"));
+      pairs.insert(pairs.end(), some.begin(), some.end());
+    }
+    return pairs;
+  }
   const std::string images = args.GetString(validation ? "valImages" : "images");
   const std::string masks = args.GetString(validation ? "valMasks" : "masks");
   if (images.empty() && masks.empty() && validation)
@@ -64,7 +64,27 @@ Pairs(const cli::Arguments & args, bool validation)
   if (images.empty() || masks.empty())
     throw std::runtime_error(validation ? "--valImages and --valMasks go together"
                                         : "give --split CSV or --images DIR with --masks DIR");
-  return app::MatchFolderPairs(images, masks);
+  return io::MatchFolderPairs(images, masks);
+}
+
+// "MC=1,SH=1,QUEXNC=2" -> {{MC, 1}, {SH, 1}, {QUEXNC, 2}}.
+rescrnet::SourceWeights
+SourceWeights(const std::string & text)
+{
+  rescrnet::SourceWeights weights;
+  std::stringstream       in(text);
+  std::string             item;
+  while (std::getline(in, item, ','))
+  {
+    const auto   eq = item.find('=');
+    char *       end = nullptr;
+    const double w = eq == std::string::npos ? 0.0 : std::strtod(item.c_str() + eq + 1, &end);
+    if (eq == std::string::npos || eq == 0 || end == item.c_str() + eq + 1 || *end != '\0' || !std::isfinite(w) ||
+        w < 0.0)
+      throw std::runtime_error("--sourceWeights: '" + item + "' is not SOURCE=WEIGHT with a weight >= 0");
+    weights.emplace_back(item.substr(0, eq), w);
+  }
+  return weights;
 }
 
 std::string
@@ -148,6 +168,7 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
   aug.contrast = args.GetDouble("contrast");
   aug.brightness = args.GetDouble("brightness");
   aug.opacities = static_cast<int>(args.GetInt("opacities"));
+  config.sourceWeights = SourceWeights(args.GetString("sourceWeights"));
 
   const auto trainPairs = Pairs(args, false);
   const auto valPairs = Pairs(args, true);
@@ -164,16 +185,24 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
   if (args.IsSet("cache") && writer) // other ranks preprocess for themselves rather than race rank 0 on the file
     trainer->SetCacheFileName(args.GetString("cache"));
   for (const auto & p : trainPairs)
-    trainer->AddTrainingPair(Read<ImageType>(p.image), Read<LabelType>(p.mask));
+    trainer->AddTrainingPair(Read<ImageType>(p.image), Read<LabelType>(p.mask), p.source);
   for (const auto & p : valPairs)
-    trainer->AddValidationPair(Read<ImageType>(p.image), Read<LabelType>(p.mask));
+    trainer->AddValidationPair(Read<ImageType>(p.image), Read<LabelType>(p.mask), p.source);
 
   char host[256] = "unknown";
   ::gethostname(host, sizeof(host) - 1);
-  rescrnet::Json provenance = rescrnet::Json::object();
+  nlohmann::ordered_json provenance = nlohmann::ordered_json::object();
   provenance["by"] = "ITKResCRNet ResCRNetTrain " RESCRNET_PROJECT_VERSION;
   provenance["command"] = g_CommandLine;
-  provenance["data"] = args.IsSet("split") ? args.GetString("split") : args.GetString("images");
+  if (args.IsSet("split"))
+  {
+    nlohmann::ordered_json data = nlohmann::ordered_json::array();
+    for (const auto & split : args.GetAll("split"))
+      data.push_back(fs::path(split).parent_path().filename().string() + "/" + fs::path(split).filename().string());
+    provenance["data"] = data;
+  }
+  else
+    provenance["data"] = args.GetString("images");
   provenance["machine"] = std::string(host) + ", " + std::to_string(std::thread::hardware_concurrency()) + " cores";
   trainer->SetProvenance(provenance);
 
@@ -221,7 +250,7 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
                   r.seconds);
     std::cerr << (terminal ? "\r" : "") << line << std::endl;
     // The record so far, after every epoch, so that a long run can be watched.
-    rescrnet::Trainer::WriteHistoryCsv(trainer->GetHistory(), history);
+    rescrnet::WriteTrainingHistoryCsv(trainer->GetHistory(), history);
     app::WriteTrainingCurvePNG(trainer->GetHistory(), curve);
   };
   struct Lambda : itk::Command
@@ -272,7 +301,7 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
     return EXIT_SUCCESS;
   }
   trainer->GetModelOutput()->Write(output);
-  rescrnet::Trainer::WriteHistoryCsv(trainer->GetHistory(), history);
+  rescrnet::WriteTrainingHistoryCsv(trainer->GetHistory(), history);
   app::WriteTrainingCurvePNG(trainer->GetHistory(), curve);
 
   const auto & metrics = trainer->GetModelOutput()->GetInfo().metrics;

@@ -1,11 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 // Chest X-ray -> lung label map (1 = right lung, 2 = left lung) with the ResCRNet ITK filters.
 // Usage: ResCRNetPipelineExample <input image> <model file> <output mask>
-#include "itkCXRPreprocessImageFilter.h"
-#include "itkHistogramEqualizationImageFilter.h"
+#include "itkCXRLungSegmentationImageFilter.h"
 #include "itkImageFileReader.h"
 #include "itkImageFileWriter.h"
-#include "itkLungMaskPostprocessImageFilter.h"
-#include "itkResCRNetSegmentationImageFilter.h"
 
 #include <cstdlib>
 #include <iostream>
@@ -25,29 +23,14 @@ main(int argc, char * argv[])
     auto reader = itk::ImageFileReader<ImageType>::New();
     reader->SetFileName(argv[1]);
 
-    // The model file says which grid the network was trained on (340 x 300 for the lung model).
-    auto segment = itk::ResCRNetSegmentationImageFilter<ImageType>::New();
+    // Preprocessing, equalization, the network and the post-processing; the model file gives the grid.
+    auto segment = itk::CXRLungSegmentationImageFilter<ImageType, MaskType>::New();
+    segment->SetInput(reader->GetOutput());
     segment->SetModelFileName(argv[2]);
-    const rescrnet::ModelInfo & info = segment->GetPredictor()->info();
+    segment->LabelLeftRightOn(); // 1 = right lung, 2 = left lung, on the input's grid
 
-    auto preprocess = itk::CXRPreprocessImageFilter<ImageType>::New(); // min-max, resize, round to 0..255
-    preprocess->SetInput(reader->GetOutput());
-    preprocess->SetGridSize(info.input.width, info.input.height);
-
-    auto equalize = itk::HistogramEqualizationImageFilter<ImageType>::New(); // cv2.equalizeHist
-    equalize->SetInput(preprocess->GetOutput());
-    segment->SetInput(equalize->GetOutput()); // divides by 255, runs the network
-
-    auto postprocess = itk::LungMaskPostprocessImageFilter<ImageType, MaskType>::New();
-    postprocess->SetInput(segment->GetProbabilityOutput()); // class 0 = lungs
-    postprocess->SetReferenceImage(reader->GetOutput());    // back onto the input's grid
-    postprocess->LabelLeftRightOn();
-
-    auto writer = itk::ImageFileWriter<MaskType>::New();
-    writer->SetInput(postprocess->GetOutput());
-    writer->SetFileName(argv[3]);
-    writer->Update();
-    std::cout << "Wrote " << argv[3] << " (" << postprocess->GetNumberOfDetectedComponents()
+    itk::WriteImage(segment->GetOutput(), argv[3]);
+    std::cout << "Wrote " << argv[3] << " (" << segment->GetNumberOfDetectedComponents()
               << " components before selection)" << std::endl;
   }
   catch (const itk::ExceptionObject & e)

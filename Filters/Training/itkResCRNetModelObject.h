@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A Res-CR-Net model (network + self-describing header) as an ITK data object, the output of ResCRNetTrainer.
 #ifndef itkResCRNetModelObject_h
 #define itkResCRNetModelObject_h
@@ -100,7 +101,7 @@ protected:
     os << indent << "HasModel: " << (HasModel() ? "yes" : "no") << std::endl;
     if (HasModel())
     {
-      os << indent << "Architecture: " << m_Info.architecture.toJson().dump() << std::endl;
+      os << indent << "Architecture: " << rescrnet::DumpJson(m_Info.architecture.toJson()) << std::endl;
       os << indent << "Grid: " << m_Info.input.width << " x " << m_Info.input.height << std::endl;
     }
   }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Training of Res-CR-Net as an ITK process object: image/label pairs in, the trained model out as a data object.
 #ifndef itkResCRNetTrainer_h
 #define itkResCRNetTrainer_h
@@ -48,11 +49,13 @@ public:
   itkNewMacro(Self);
   itkTypeMacro(ResCRNetTrainer, ProcessObject);
 
-  /** Adds a training or a validation pair (the label image on the image's grid). */
+  /** Adds a training or a validation pair (the label image on the image's grid). The source names the data set the
+   * pair comes from (e.g. "MC", "QUEXNC"): training samples the sources by the trainer configuration's source weights,
+   * and validation reports the Dice of each source. */
   void
-  AddTrainingPair(const ImageType * image, const LabelImageType * labels);
+  AddTrainingPair(const ImageType * image, const LabelImageType * labels, const std::string & source = "");
   void
-  AddValidationPair(const ImageType * image, const LabelImageType * labels);
+  AddValidationPair(const ImageType * image, const LabelImageType * labels, const std::string & source = "");
   void
   ClearPairs();
   unsigned int
@@ -101,7 +104,7 @@ public:
   }
   /** Recorded in the model file's provenance (e.g. command, data, machine). */
   void
-  SetProvenance(const rescrnet::Json & p)
+  SetProvenance(const nlohmann::ordered_json & p)
   {
     m_Provenance = p;
     this->Modified();
@@ -177,12 +180,14 @@ private:
   using PairList = std::vector<std::pair<typename ImageType::ConstPointer, typename LabelImageType::ConstPointer>>;
   PairList                           m_TrainingInputs;
   PairList                           m_ValidationInputs;
+  std::vector<std::string>           m_TrainingSources;
+  std::vector<std::string>           m_ValidationSources;
   rescrnet::NetworkConfig            m_NetworkConfiguration{ rescrnet::NetworkConfig::LungDefault() };
   rescrnet::TrainerConfig            m_TrainerConfiguration;
   unsigned int                       m_GridWidth{ 340 };
   unsigned int                       m_GridHeight{ 300 };
   std::vector<std::string>           m_ClassNames{ "lungs", "non_lungs" };
-  rescrnet::Json                     m_Provenance{ rescrnet::Json::object() };
+  nlohmann::ordered_json             m_Provenance = nlohmann::ordered_json::object();
   ResCRNetModelObject::ConstPointer  m_InitialModel;
   std::string                        m_CacheFileName;
   bool                               m_Resume{ false };

@@ -1,12 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
 #ifndef itkResCRNetTrainer_hxx
 #define itkResCRNetTrainer_hxx
 
 #include "itkResCRNetTrainer.h"
 
 #include "itkBinaryThresholdImageFilter.h"
+#include "itkCXRNetworkInputImageFilter.h"
 #include "itkCXRPreprocessImageFilter.h"
 #include "itkChangeInformationImageFilter.h"
-#include "itkHistogramEqualizationImageFilter.h"
 #include "itkLinearInterpolateImageFunction.h"
 #include "itkNearestNeighborExtrapolateImageFunction.h"
 #include "itkResampleImageFilter.h"
@@ -42,13 +43,16 @@ ResCRNetTrainer<TImage, TLabelImage>::GetModelOutput()
 
 template <typename TImage, typename TLabelImage>
 void
-ResCRNetTrainer<TImage, TLabelImage>::AddTrainingPair(const ImageType * image, const LabelImageType * labels)
+ResCRNetTrainer<TImage, TLabelImage>::AddTrainingPair(const ImageType *      image,
+                                                      const LabelImageType * labels,
+                                                      const std::string &    source)
 {
   if (!image || !labels)
   {
     itkExceptionMacro(<< "AddTrainingPair: null image or label image");
   }
   m_TrainingInputs.emplace_back(image, labels);
+  m_TrainingSources.push_back(source);
   this->PushBackInput(image);
   this->PushBackInput(labels);
   this->Modified();
@@ -56,13 +60,16 @@ ResCRNetTrainer<TImage, TLabelImage>::AddTrainingPair(const ImageType * image, c
 
 template <typename TImage, typename TLabelImage>
 void
-ResCRNetTrainer<TImage, TLabelImage>::AddValidationPair(const ImageType * image, const LabelImageType * labels)
+ResCRNetTrainer<TImage, TLabelImage>::AddValidationPair(const ImageType *      image,
+                                                        const LabelImageType * labels,
+                                                        const std::string &    source)
 {
   if (!image || !labels)
   {
     itkExceptionMacro(<< "AddValidationPair: null image or label image");
   }
   m_ValidationInputs.emplace_back(image, labels);
+  m_ValidationSources.push_back(source);
   this->PushBackInput(image);
   this->PushBackInput(labels);
   this->Modified();
@@ -74,6 +81,8 @@ ResCRNetTrainer<TImage, TLabelImage>::ClearPairs()
 {
   m_TrainingInputs.clear();
   m_ValidationInputs.clear();
+  m_TrainingSources.clear();
+  m_ValidationSources.clear();
   this->SetNumberOfIndexedInputs(0);
   this->Modified();
 }
@@ -83,13 +92,12 @@ torch::Tensor
 ResCRNetTrainer<TImage, TLabelImage>::ImageToTensor(const ImageType * image, unsigned int width, unsigned int height)
 {
   using FloatImage = Image<float, ImageDimension>;
-  auto preprocess = CXRPreprocessImageFilter<ImageType, FloatImage>::New();
-  preprocess->SetInput(image);
-  preprocess->SetGridSize(width, height);
-  auto equalize = HistogramEqualizationImageFilter<FloatImage>::New();
-  equalize->SetInput(preprocess->GetOutput());
-  equalize->Update();
-  const FloatImage * out = equalize->GetOutput();
+  // The first stages of CXRLungSegmentationImageFilter: what the network sees at inference.
+  auto networkInput = CXRNetworkInputImageFilter<ImageType, FloatImage>::New();
+  networkInput->SetInput(image);
+  networkInput->SetGridSize(width, height);
+  networkInput->Update();
+  const FloatImage * out = networkInput->GetOutput();
   const auto         size = out->GetLargestPossibleRegion().GetSize();
   for (unsigned int d = 2; d < ImageDimension; ++d)
   {
@@ -283,6 +291,11 @@ ResCRNetTrainer<TImage, TLabelImage>::GenerateData()
       std::ofstream(keyFile) << checksum << "\n";
     }
   }
+  train.sources = m_TrainingSources;
+  if (val.size() > 0)
+  {
+    val.sources = m_ValidationSources;
+  }
   this->UpdateProgress(0.0f);
 
   rescrnet::ModelInfo info;
@@ -291,7 +304,7 @@ ResCRNetTrainer<TImage, TLabelImage>::GenerateData()
   info.input.height = m_GridHeight;
   info.input.channels = m_NetworkConfiguration.inputChannels;
   info.classes = m_ClassNames;
-  info.provenance = m_Provenance.isObject() ? m_Provenance : rescrnet::Json::object();
+  info.provenance = m_Provenance.is_object() ? m_Provenance : nlohmann::ordered_json::object();
   info.provenance["kind"] = "trained";
   info.provenance["trainer"] = m_TrainerConfiguration.toJson();
   info.provenance["training_images"] = static_cast<int64_t>(train.size());
@@ -381,7 +394,7 @@ template <typename TImage, typename TLabelImage>
 void
 ResCRNetTrainer<TImage, TLabelImage>::WriteHistory(const std::string & fileName) const
 {
-  rescrnet::Trainer::WriteHistoryCsv(m_History, fileName);
+  rescrnet::WriteTrainingHistoryCsv(m_History, fileName);
 }
 
 template <typename TImage, typename TLabelImage>
@@ -392,8 +405,8 @@ ResCRNetTrainer<TImage, TLabelImage>::PrintSelf(std::ostream & os, Indent indent
   os << indent << "TrainingPairs: " << m_TrainingInputs.size() << std::endl;
   os << indent << "ValidationPairs: " << m_ValidationInputs.size() << std::endl;
   os << indent << "Grid: " << m_GridWidth << " x " << m_GridHeight << std::endl;
-  os << indent << "Network: " << m_NetworkConfiguration.toJson().dump() << std::endl;
-  os << indent << "Trainer: " << m_TrainerConfiguration.toJson().dump() << std::endl;
+  os << indent << "Network: " << rescrnet::DumpJson(m_NetworkConfiguration.toJson()) << std::endl;
+  os << indent << "Trainer: " << rescrnet::DumpJson(m_TrainerConfiguration.toJson()) << std::endl;
   os << indent << "CacheFileName: " << m_CacheFileName << std::endl;
   os << indent << "Resume: " << (m_Resume ? "On" : "Off") << std::endl;
   os << indent << "StopReason: " << m_StopReason << std::endl;

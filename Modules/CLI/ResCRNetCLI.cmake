@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # rescrnet_add_cli(NAME <name> SOURCES <source>... XML <description.xml> [LIBRARIES <library>...] [NO_INSTALL])
 #
 # Builds the Slicer-compatible command-line module <name> (no '.' allowed: Slicer only runs file names without one)
@@ -7,7 +8,9 @@
 #   rescrnet::cli::module::Name   the executable's name
 #   rescrnet::cli::module::XML    the description, verbatim except that @PROJECT_VERSION@ becomes the project version
 # so that main() can be `return rescrnet::cli::Run(argc, argv, module::Name, module::XML, body);`.
-# Editing the XML regenerates the header and rebuilds the executable. The module links ResCRNetCLI and LIBRARIES,
+# The XML is checked first with ResCRNetCheckDescription (Slicer's parser rules, the parser's structural rules, the
+# project's conventions); a description that breaks one fails the build. Editing the XML regenerates the header and
+# rebuilds the executable. The module links ResCRNetCLI and LIBRARIES,
 # and gets the compile definition RESCRNET_PROJECT_VERSION="<project version>".
 # NO_INSTALL (test modules) skips the install rules.
 # The global property RESCRNET_CLI_MODULES lists the modules and RESCRNET_CLI_XML_FILES their XML files.
@@ -30,12 +33,15 @@ function(rescrnet_add_cli)
   set(cli_dir ${CMAKE_CURRENT_FUNCTION_LIST_DIR})
   set(gen_dir ${CMAKE_CURRENT_BINARY_DIR}/${ARG_NAME}_cli)
   set(header ${gen_dir}/${ARG_NAME}XML.h)
+  # The description is checked first (Slicer's parser rules, the parser's and the project's): a module that Slicer
+  # would refuse does not build.
   add_custom_command(OUTPUT ${header}
+    COMMAND $<TARGET_FILE:ResCRNetCheckDescription> ${xml}
     COMMAND ${CMAKE_COMMAND} -DNAME=${ARG_NAME} -DXML_FILE=${xml} -DHEADER=${header}
             -DPROJECT_VERSION=${PROJECT_VERSION} -DTEMPLATE=${cli_dir}/ResCRNetCLIModule.h.in
             -P ${cli_dir}/ResCRNetCLIEmbedXML.cmake
-    DEPENDS ${xml} ${cli_dir}/ResCRNetCLIModule.h.in ${cli_dir}/ResCRNetCLIEmbedXML.cmake
-    COMMENT "Embedding the XML description of ${ARG_NAME}"
+    DEPENDS ${xml} ResCRNetCheckDescription ${cli_dir}/ResCRNetCLIModule.h.in ${cli_dir}/ResCRNetCLIEmbedXML.cmake
+    COMMENT "Checking and embedding the XML description of ${ARG_NAME}"
     VERBATIM)
 
   add_executable(${ARG_NAME} ${ARG_SOURCES} ${header})
@@ -48,8 +54,8 @@ function(rescrnet_add_cli)
   if(NOT ARG_NO_INSTALL)
     # Both places: Slicer scans the dedicated directory; bin is for the command line. CMAKE_INSTALL_RPATH
     # ($ORIGIN/../lib and $ORIGIN/../..) finds the project's libraries from either.
-    install(TARGETS ${ARG_NAME} RUNTIME DESTINATION ${RESCRNET_INSTALL_CLI_DIR})
-    install(TARGETS ${ARG_NAME} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+    install(TARGETS ${ARG_NAME} RUNTIME DESTINATION ${RESCRNET_INSTALL_CLI_DIR} COMPONENT Runtime)
+    install(TARGETS ${ARG_NAME} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT Runtime)
   endif()
 
   set_property(GLOBAL APPEND PROPERTY RESCRNET_CLI_MODULES ${ARG_NAME})

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The XML description parser: the parameter table it builds and the rules it enforces.
 #include "rescrnet/cli/ModuleDescription.h"
 
@@ -188,18 +189,20 @@ TEST(ModuleDescription, RejectsBooleanDefaultTrue)
 TEST(ModuleDescription, RejectsBrokenRules)
 {
   const std::pair<std::string, std::string> cases[] = {
-    { "<integer><name>a</name><flag>ab</flag></integer>", "must be a single letter" },
+    { "<integer><name>a</name><flag>ab</flag></integer>", "can only hold one character" },
     { "<integer><name>a</name><flag>1</flag></integer>", "must be a single letter" },
     { "<integer><name>a</name><flag>h</flag></integer>", "reserved for --help" },
-    { "<integer><name>a</name><longflag>a b</longflag></integer>", "must be a letter followed by" },
-    { "<integer><name>a</name><longflag>a-</longflag></integer>", "must be a letter followed by" },
+    { "<integer><name>a</name><longflag>a b</longflag></integer>", "can only contain letters, numbers and" },
+    { "<integer><name>a</name><longflag>a-</longflag></integer>", "can only contain letters, numbers and" },
     { "<integer><name>a</name><longflag>help</longflag></integer>", "reserved for an automatic flag" },
     { "<integer><name>a</name><longflag>returnparameterfile</longflag></integer>", "reserved" },
-    { "<integer><name>1a</name><longflag>a</longflag></integer>", "C identifier" },
+    { "<integer><name>1a</name><longflag>a</longflag></integer>", "<name> can only contain letters" },
     { "<file><name>a</name><channel>input</channel><index>0</index><longflag>a</longflag></file>",
-      "cannot have <flag> or <longflag>" },
+      "<longflag> cannot be given because the parameter has an <index>" },
     { "<file><name>a</name><channel>input</channel><index>0</index><flag>a</flag></file>",
-      "cannot have <flag> or <longflag>" },
+      "<flag> cannot be given because the parameter has an <index>" },
+    { "<file><name>a</name><channel>input</channel><flag>a</flag><index>0</index></file>",
+      "<index> cannot be given because the parameter has a <flag>" },
     { "<file><name>a</name><channel>input</channel><index>1</index></file>", "index 0 is missing" },
     { "<file><name>a</name><channel>input</channel><index>0</index></file>"
       "<file><name>b</name><channel>input</channel><index>0</index></file>",
@@ -223,8 +226,9 @@ TEST(ModuleDescription, RejectsBrokenRules)
       "outside its constraints" },
     { "<string><name>a</name><longflag>a</longflag><constraints><minimum>0</minimum></constraints></string>",
       "numeric parameters only" },
-    { "<integer><name>a</name><longflag>a</longflag><colour>red</colour></integer>", "unknown element <colour>" },
-    { "<matrix><name>a</name><longflag>a</longflag></matrix>", "unknown parameter type <matrix>" },
+    { "<integer><name>a</name><longflag>a</longflag><colour>red</colour></integer>", "unrecognized element <colour>" },
+    { "<matrix><name>a</name><longflag>a</longflag></matrix>", "unrecognized element <name>" },
+    { "<integer><name>a</name><longflag>a</longflag><location>x</location></integer>", "unknown element <location>" },
     { "<integer><name>a</name><longflag>a</longflag><channel>sideways</channel></integer>", "input or output" },
   };
   for (const auto & [parameters, expected] : cases)
@@ -238,9 +242,10 @@ TEST(ModuleDescription, ReportsMalformedXMLWithItsLine)
 {
   const std::string error = ParseError("<?xml version=\"1.0\"?>\n<executable>\n<title>T</titel>\n</executable>\n");
   EXPECT_NE(error.find("line 3"), std::string::npos) << error;
-  EXPECT_NE(ParseError("<?xml version=\"1.0\"?>\n<module/>\n").find("root element must be <executable>"),
+  EXPECT_NE(ParseError("<?xml version=\"1.0\"?>\n<module/>\n").find("<executable> must be the outermost element"),
             std::string::npos);
   EXPECT_NE(ParseError("").find("XML error"), std::string::npos);
+  EXPECT_NE(ParseError("<executable/>").find("must be an XML declaration"), std::string::npos);
 }
 
 TEST(ModuleDescription, ProjectRules)
@@ -260,4 +265,114 @@ TEST(ModuleDescription, ProjectRules)
                                  "'a' has no <description>" })
     EXPECT_NE(all.find(expected), std::string::npos) << expected << " not in\n" << all;
   EXPECT_EQ(all.find("<category>"), std::string::npos) << all;
+}
+
+// Slicer's own parser (SlicerExecutionModel's ModuleDescriptionParser.cxx) refuses these descriptions, and Slicer
+// then shows no module at all; CheckSlicerRules must refuse each of them too.
+TEST(SlicerRules, RejectsAHyphenatedLongflag)
+{
+  const auto problems = CheckSlicerRules(
+    WithParameters("<file><name>outputCSV</name><longflag>output-csv</longflag><channel>output</channel></file>"));
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("<longflag> can only contain letters, numbers and underscores"), std::string::npos)
+    << problems[0];
+  EXPECT_NE(problems[0].find("\"output-csv\""), std::string::npos) << problems[0];
+  EXPECT_NE(problems[0].find("line 5"), std::string::npos) << problems[0];
+  // Leading dashes are stripped as Slicer does; camelCase is what Slicer accepts.
+  EXPECT_TRUE(CheckSlicerRules(WithParameters("<file><name>outputCSV</name><longflag>--outputCSV</longflag>"
+                                              "<channel>output</channel></file>"))
+                .empty());
+}
+
+TEST(SlicerRules, RejectsAnInvalidName)
+{
+  for (const char * name : { "1a", "output.csv", "output-csv", "", "dice mean" })
+  {
+    const auto problems =
+      CheckSlicerRules(WithParameters(std::string("<double><name>") + name + "</name><longflag>x</longflag></double>"));
+    ASSERT_EQ(problems.size(), 1u) << name;
+    EXPECT_NE(problems[0].find("<name> can only contain letters"), std::string::npos) << problems[0];
+  }
+  EXPECT_TRUE(CheckSlicerRules(WithParameters("<double><name>_dice2</name><longflag>x</longflag></double>")).empty());
+}
+
+TEST(SlicerRules, RejectsAnUnknownElement)
+{
+  // In a parameter, in a group and in the module.
+  for (const std::string & xml :
+       { WithParameters("<integer><name>a</name><longflag>a</longflag><colour>red</colour></integer>"),
+         WithParameters("<integer><name>a</name><longflag>a</longflag></integer><note>x</note>"),
+         std::string("<?xml version=\"1.0\"?>\n<executable><title>T</title><summary>S</summary></executable>\n") })
+  {
+    const auto problems = CheckSlicerRules(xml);
+    ASSERT_FALSE(problems.empty()) << xml;
+    EXPECT_NE(problems[0].find("unrecognized element"), std::string::npos) << problems[0];
+  }
+  // pointfile is not among the element types of the parser's source.
+  EXPECT_FALSE(CheckSlicerRules(WithParameters("<pointfile><name>p</name><longflag>p</longflag><channel>input</channel>"
+                                               "</pointfile>"))
+                 .empty());
+}
+
+TEST(SlicerRules, StructureAndAttributes)
+{
+  const std::pair<std::string, std::string> cases[] = {
+    { "<integer><name>a</name><flag>ab</flag></integer>", "can only hold one character" },
+    { "<integer><name>a</name><index>0</index><flag>a</flag></integer>", "has an <index>" },
+    { "<integer><name>a</name><longflag>a</longflag><index>0</index></integer>", "<index> cannot be given" },
+    { "<integer hidden=\"yes\"><name>a</name><longflag>a</longflag></integer>", "\"yes\" is not a valid value" },
+    { "<boolean hidden=\"1\"><name>a</name><longflag>a</longflag></boolean>", "\"hidden\"" },
+    { "<image type=\"rgb\"><name>a</name><longflag>a</longflag><channel>input</channel></image>",
+      "\"rgb\" is not a valid value for the attribute \"type\"" },
+    { "<image colour=\"x\"><name>a</name><longflag>a</longflag><channel>input</channel></image>",
+      "\"colour\" is not a valid attribute for <image>" },
+    { "<file multiple=\"maybe\"><name>a</name><longflag>a</longflag><channel>input</channel></file>",
+      "\"maybe\" is not a valid value" },
+    { "<file type=\"text\"><name>a</name><longflag>a</longflag><channel>input</channel></file>",
+      "\"type\" is not a valid attribute for <file>" },
+    { "<transform type=\"affine\"><name>a</name><longflag>a</longflag><channel>input</channel></transform>",
+      "\"affine\"" },
+    { "<point coordinateSystem=\"xyz\"><name>a</name><longflag>a</longflag></point>", "\"xyz\"" },
+    { "<geometry aggregate=\"no\"><name>a</name><longflag>a</longflag><channel>input</channel></geometry>", "\"no\"" },
+    { "<table type=\"csv\"><name>a</name><longflag>a</longflag><channel>input</channel></table>", "\"csv\"" },
+    { "<integer><name>a</name><longflag>a</longflag><constraints><minimum>0</minimum></constraints></integer>"
+      "<parameters><label>inner</label></parameters>",
+      "<parameters> can only be inside <executable>" },
+    { "<integer><name>a</name><longflag>a</longflag><float><name>b</name></float></integer>",
+      "<float> can only be used inside <parameters>" },
+    { "<integer><name>a</name><longflag>a</longflag><executable/></integer>", "<executable> was found inside" },
+    { "<integer><name>a</name><longflag>a</longflag><constraints><minimum><a><b><c><d><e><f>0</f></e></d></c></b></a>"
+      "</minimum></constraints></integer>",
+      "levels deep" },
+  };
+  for (const auto & [parameters, expected] : cases)
+  {
+    const auto problems = CheckSlicerRules(WithParameters(parameters));
+    ASSERT_FALSE(problems.empty()) << parameters;
+    EXPECT_NE(problems[0].find(expected), std::string::npos) << parameters << "\n  gave: '" << problems[0] << "'";
+  }
+  // Outside <parameters>, a parameter or a <flag> is not Slicer's.
+  EXPECT_FALSE(
+    CheckSlicerRules("<?xml version=\"1.0\"?>\n<executable><integer><name>a</name></integer></executable>").empty());
+  EXPECT_FALSE(CheckSlicerRules("<?xml version=\"1.0\"?>\n<executable><label>x</label></executable>").empty());
+  // The declaration must come first, exactly as "<?xml ".
+  EXPECT_FALSE(CheckSlicerRules("\n<?xml version=\"1.0\"?><executable/>").empty());
+  EXPECT_FALSE(CheckSlicerRules("<executable/>").empty());
+  // Malformed XML.
+  EXPECT_NE(CheckSlicerRules("<?xml version=\"1.0\"?>\n<executable><title>T</titel></executable>")[0].find("XML error"),
+            std::string::npos);
+  // What Slicer accepts, even if unusual: attributes it ignores, the module <index> and <location>, a <flag> of any
+  // one character, empty flags.
+  EXPECT_TRUE(CheckSlicerRules("<?xml version=\"1.0\"?>\n<executable><index>3</index><location>x</location>"
+                               "<parameters advanced=\"true\"><label>L</label>"
+                               "<integer multiple=\"true\" colour=\"red\"><name>a</name><flag>1</flag></integer>"
+                               "<directory><name>d</name><longflag>_d</longflag><channel>input</channel></directory>"
+                               "<image type=\"label\" reference=\"a\" hidden=\"false\"><name>i</name><index>0</index>"
+                               "<channel>input</channel></image></parameters></executable>")
+                .empty());
+}
+
+TEST(SlicerRules, TheExampleModuleFollowsThem)
+{
+  EXPECT_TRUE(CheckSlicerRules(ExampleXML()).empty());
 }

@@ -4,7 +4,7 @@
 // whose hypervisor hides them from CPUID, the test declares them through RESCRNET_ASSUME_ISA after running them
 // in a child process (rescrnet::testing::AssumeReducedPrecisionWhereItExecutes); elsewhere those tests are skipped.
 #include "rescrnet/FusedInference.h"
-#include "rescrnet/Json.h"
+#include "rescrnet/JsonParsing.h"
 #include "rescrnet/ModelFile.h"
 #include "rescrnet/Precision.h"
 #include "rescrnet/Predictor.h"
@@ -19,6 +19,7 @@
 #include <string>
 
 using namespace rescrnet;
+using Json = nlohmann::ordered_json;
 
 namespace
 {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/ModelFile.h"
 #include "rescrnet/Predictor.h"
 
@@ -33,22 +34,36 @@ writeAll(const std::filesystem::path & p, const std::string & bytes)
   out << bytes;
 }
 
+using json = nlohmann::ordered_json;
 
-// Replaces the JSON header of a model file, keeping the tensor data (and its checksum) as they are.
-template <typename Edit>
-std::string
-rewriteHeader(const std::string & bytes, Edit edit)
+uint64_t
+headerSizeOf(const std::string & bytes)
 {
   uint64_t headerSize = 0;
   for (int i = 0; i < 8; ++i)
     headerSize |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[16 + i])) << (8 * i);
-  Json header = Json::parse(bytes.substr(24, headerSize));
-  edit(header);
-  const std::string text = header.dump(1);
-  std::string       out = bytes.substr(0, 16);
+  return headerSize;
+}
+
+// Replaces the header text of a model file, keeping the tensor data (and its checksum) as they are.
+std::string
+replaceHeaderText(const std::string & bytes, const std::string & text)
+{
+  const uint64_t headerSize = headerSizeOf(bytes);
+  std::string    out = bytes.substr(0, 16);
   for (int i = 0; i < 8; ++i)
     out += static_cast<char>((static_cast<uint64_t>(text.size()) >> (8 * i)) & 0xFF);
   return out + text + bytes.substr(24 + headerSize);
+}
+
+// Edits the JSON header of a model file, keeping the tensor data as it is.
+template <typename Edit>
+std::string
+rewriteHeader(const std::string & bytes, Edit edit)
+{
+  json header = json::parse(bytes.substr(24, headerSizeOf(bytes)));
+  edit(header);
+  return replaceHeaderText(bytes, header.dump(1));
 }
 
 struct ModelFileFixture : ::testing::Test
@@ -97,8 +112,8 @@ TEST_F(ModelFileFixture, RoundTripReproducesOutputsAndHeader)
   LoadedModel m = LoadModel(path.string());
   EXPECT_EQ(m.info.architecture, smallConfig());
   EXPECT_EQ(m.info.classes, (std::vector<std::string>{ "lungs", "non_lungs" }));
-  EXPECT_EQ(m.info.provenance.at("by").asString(), "ModelFileTest");
-  EXPECT_DOUBLE_EQ(m.info.metrics.at("dice").asDouble(), 0.5);
+  EXPECT_EQ(m.info.provenance.at("by"), "ModelFileTest");
+  EXPECT_DOUBLE_EQ(m.info.metrics.at("dice").get<double>(), 0.5);
   EXPECT_EQ(m.info.input.width, 340);
   EXPECT_EQ(m.info.input.height, 300);
   net->eval();
@@ -146,7 +161,7 @@ TEST_F(ModelFileFixture, NewerFormatVersion)
 TEST_F(ModelFileFixture, HeaderArchitectureThatDoesNotMatchTheWeights)
 {
   // Same tensors, but the header claims 8 filters per branch: shapes no longer match.
-  writeAll(dir / "mismatch.rcn", rewriteHeader(readAll(path), [](Json & h) { h["architecture"]["filters"] = 8; }));
+  writeAll(dir / "mismatch.rcn", rewriteHeader(readAll(path), [](json & h) { h["architecture"]["filters"] = 8; }));
   const std::string err = loadError(dir / "mismatch.rcn");
   EXPECT_NE(err.find("wrong architecture"), std::string::npos) << err;
   EXPECT_NE(err.find("has shape"), std::string::npos) << err;
@@ -154,9 +169,9 @@ TEST_F(ModelFileFixture, HeaderArchitectureThatDoesNotMatchTheWeights)
 
 TEST_F(ModelFileFixture, HeaderWithFewerBlocksThanTheWeights)
 {
-  writeAll(dir / "fewer.rcn", rewriteHeader(readAll(path), [](Json & h) {
+  writeAll(dir / "fewer.rcn", rewriteHeader(readAll(path), [](json & h) {
              h["architecture"]["conv_res_blocks"] = 1;
-             h["architecture"]["block_dropout"] = Json(Json::Array{ Json(0.05), Json(0.0) });
+             h["architecture"]["block_dropout"] = { 0.05, 0.0 };
            }));
   const std::string err = loadError(dir / "fewer.rcn");
   EXPECT_NE(err.find("wrong architecture"), std::string::npos) << err;
@@ -165,9 +180,9 @@ TEST_F(ModelFileFixture, HeaderWithFewerBlocksThanTheWeights)
 
 TEST_F(ModelFileFixture, HeaderWithMoreBlocksThanTheWeights)
 {
-  writeAll(dir / "more.rcn", rewriteHeader(readAll(path), [](Json & h) {
+  writeAll(dir / "more.rcn", rewriteHeader(readAll(path), [](json & h) {
              h["architecture"]["conv_res_blocks"] = 3;
-             h["architecture"]["block_dropout"] = Json(Json::Array{ Json(0.05), Json(0.05), Json(0.05), Json(0.0) });
+             h["architecture"]["block_dropout"] = { 0.05, 0.05, 0.05, 0.0 };
            }));
   const std::string err = loadError(dir / "more.rcn");
   EXPECT_NE(err.find("the file lacks tensor"), std::string::npos) << err;
@@ -181,4 +196,59 @@ TEST_F(ModelFileFixture, SaveIsAtomicAndRefusesUnwritablePaths)
   wrong.classes = { "only-one" };
   EXPECT_THROW(SaveModel((dir / "w.rcn").string(), net, wrong), ModelFileError);
   EXPECT_FALSE(std::filesystem::exists(dir / "w.rcn"));
+}
+
+// The header is untrusted input: its length is checked before memory is allocated, its nesting while it is parsed.
+TEST_F(ModelFileFixture, HeaderLengthBeyondTheLimit)
+{
+  std::string    bytes = readAll(path);
+  const uint64_t huge = (64ull << 20) + 1;
+  for (int i = 0; i < 8; ++i)
+    bytes[16 + i] = static_cast<char>((huge >> (8 * i)) & 0xFF);
+  writeAll(dir / "huge.rcn", bytes);
+  const std::string err = loadError(dir / "huge.rcn");
+  EXPECT_NE(err.find("header length 67108865"), std::string::npos) << err;
+}
+
+TEST_F(ModelFileFixture, HeaderNestedTooDeeply)
+{
+  const std::string bytes = readAll(path);
+  json              header = json::parse(bytes.substr(24, headerSizeOf(bytes)));
+  // 40 nested arrays inside the provenance: legal JSON, but no model header nests like that.
+  std::string deep = header.dump();
+  deep.insert(deep.rfind('}'), ",\"deep\":" + std::string(40, '[') + std::string(40, ']'));
+  ASSERT_NO_THROW(json::parse(deep));
+  writeAll(dir / "deep.rcn", replaceHeaderText(bytes, deep));
+  const std::string err = loadError(dir / "deep.rcn");
+  EXPECT_NE(err.find("corrupted model file header"), std::string::npos) << err;
+  EXPECT_NE(err.find("nesting deeper than 32"), std::string::npos) << err;
+
+  // 20 levels are fine (the limit rejects abuse, not documents).
+  std::string nested = header.dump();
+  nested.insert(nested.rfind('}'), ",\"nested\":" + std::string(20, '[') + std::string(20, ']'));
+  writeAll(dir / "nested.rcn", replaceHeaderText(bytes, nested));
+  EXPECT_EQ(loadError(dir / "nested.rcn"), "no error");
+}
+
+TEST_F(ModelFileFixture, HeaderThatIsNotJsonOrHasWrongTypes)
+{
+  const std::string bytes = readAll(path);
+  writeAll(dir / "text.rcn", replaceHeaderText(bytes, "{\"format\": \"rescrnet-model\", NaN}"));
+  EXPECT_NE(loadError(dir / "text.rcn").find("corrupted model file header"), std::string::npos);
+  writeAll(dir / "half.rcn", rewriteHeader(bytes, [](json & h) { h["input"]["width"] = 340.5; }));
+  const std::string half = loadError(dir / "half.rcn");
+  EXPECT_NE(half.find("invalid model header"), std::string::npos) << half;
+  EXPECT_NE(half.find("340.5"), std::string::npos) << half;
+  writeAll(dir / "string.rcn", rewriteHeader(bytes, [](json & h) { h["architecture"]["filters"] = "eight"; }));
+  EXPECT_NE(loadError(dir / "string.rcn").find("invalid model header"), std::string::npos);
+  writeAll(dir / "offset.rcn", rewriteHeader(bytes, [](json & h) { h["tensors"][0]["offset"] = -4; }));
+  EXPECT_NE(loadError(dir / "offset.rcn").find("bad extent"), std::string::npos) << loadError(dir / "offset.rcn");
+}
+
+TEST(Crc32, IsTheStandardCrc32AndContinues)
+{
+  const std::string text = "123456789";
+  EXPECT_EQ(Crc32(text.data(), text.size()), 0xCBF43926u); // the CRC-32 check value
+  EXPECT_EQ(Crc32(text.data() + 4, 5, Crc32(text.data(), 4)), 0xCBF43926u);
+  EXPECT_EQ(Crc32(nullptr, 0), 0u);
 }

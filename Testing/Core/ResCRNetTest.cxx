@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/ResCRNet.h"
 
 #include <gtest/gtest.h>
@@ -127,10 +128,15 @@ TEST(NetworkConfig, JsonRoundTripAndValidation)
 {
   const NetworkConfig c = NetworkConfig::MicroscopyDefault();
   EXPECT_EQ(NetworkConfig::fromJson(c.toJson()), c);
-  Json j = c.toJson();
-  j["block_dropout"] = Json(Json::Array{ Json(0.1) });
+  nlohmann::ordered_json j = c.toJson();
+  j["block_dropout"] = { 0.1 };
   EXPECT_THROW(NetworkConfig::fromJson(j), std::invalid_argument);
-  Json k = c.toJson();
-  k["kernels"] = Json(Json::Array{ Json(4), Json(5), Json(7) });
+  nlohmann::ordered_json k = c.toJson();
+  k["kernels"] = { 4, 5, 7 };
   EXPECT_THROW(NetworkConfig::fromJson(k), std::invalid_argument);
+  nlohmann::ordered_json f = c.toJson();
+  f["filters"] = 16.5;
+  EXPECT_THROW(NetworkConfig::fromJson(f), std::invalid_argument);
+  f["filters"] = 16.0; // an integral float is the integer it spells
+  EXPECT_EQ(NetworkConfig::fromJson(f), c);
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/Augmentation.h"
 #include "rescrnet/Losses.h"
 #include "rescrnet/Trainer.h"
@@ -5,6 +6,7 @@
 #include "ResCRNetTestData.h"
 #include "ResCRNetTestSupport.h"
 
+#include <algorithm>
 #include <fstream>
 
 using namespace rescrnet;
@@ -253,4 +255,108 @@ TEST(Trainer, RejectsMismatchedData)
   TrainingData d = blobs(2, 16, 6);
   d.masks = d.masks.slice(1, 0, 1);
   EXPECT_THROW(t.setTrainingData(d), std::invalid_argument);
+}
+
+TEST(Trainer, SourceWeightsSetTheShareOfEachSourceAndCycleThroughItsImages)
+{
+  // 10 images of A and 30 of B, weights 1:1: each epoch has 40 samples, 20 of each source. A's 10 images appear
+  // twice per epoch, B's 30 in turn: over three epochs (60 B draws) every B image exactly twice.
+  std::vector<std::string> sources(10, "A");
+  sources.insert(sources.end(), 30, "B");
+  TrainerConfig c;
+  c.seed = 7;
+  c.sourceWeights = { { "A", 1.0 }, { "B", 1.0 } };
+  std::vector<int> seen(40, 0);
+  for (int64_t epoch = 1; epoch <= 3; ++epoch)
+  {
+    const auto order = Trainer::SampleOrder(sources, 40, c, epoch);
+    ASSERT_EQ(order.size(), 40u);
+    int fromA = 0;
+    for (int64_t i : order)
+    {
+      ASSERT_GE(i, 0);
+      ASSERT_LT(i, 40);
+      fromA += i < 10;
+      ++seen[static_cast<size_t>(i)];
+    }
+    EXPECT_EQ(fromA, 20) << "epoch " << epoch;
+    // The same epoch gives the same order (resume), another epoch another one.
+    EXPECT_EQ(order, Trainer::SampleOrder(sources, 40, c, epoch));
+    EXPECT_NE(order, Trainer::SampleOrder(sources, 40, c, epoch + 1));
+  }
+  for (size_t i = 0; i < 10; ++i)
+    EXPECT_EQ(seen[i], 6) << "A image " << i;
+  for (size_t i = 10; i < 40; ++i)
+    EXPECT_EQ(seen[i], 2) << "B image " << i;
+
+  // Weight 3:1 -> 30 of A, 10 of B; a weight of 0 leaves a source out.
+  c.sourceWeights = { { "A", 3.0 }, { "B", 1.0 } };
+  const auto skewed = Trainer::SampleOrder(sources, 40, c, 1);
+  EXPECT_EQ(std::count_if(skewed.begin(), skewed.end(), [](int64_t i) { return i < 10; }), 30);
+  c.sourceWeights = { { "A", 0.0 }, { "B", 1.0 } };
+  const auto onlyB = Trainer::SampleOrder(sources, 40, c, 1);
+  EXPECT_EQ(std::count_if(onlyB.begin(), onlyB.end(), [](int64_t i) { return i < 10; }), 0);
+  EXPECT_EQ(onlyB.size(), 40u);
+
+  // Without weights: a permutation of all samples.
+  c.sourceWeights.clear();
+  auto plain = Trainer::SampleOrder(sources, 40, c, 1);
+  std::sort(plain.begin(), plain.end());
+  for (int64_t i = 0; i < 40; ++i)
+    EXPECT_EQ(plain[static_cast<size_t>(i)], i);
+}
+
+TEST(Trainer, ValidationIsReportedPerSource)
+{
+  const auto dir = rescrnet::testing::TemporaryDirectory();
+  auto       train = blobs(6, 24, 11);
+  train.sources = { "A", "A", "A", "B", "B", "B" };
+  auto val = blobs(5, 24, 12);
+  val.sources = { "A", "B", "B", "A", "B" };
+  TrainerConfig c = tinyTraining(dir / "ckpt", 1);
+  c.sourceWeights = { { "A", 2.0 }, { "B", 1.0 } };
+  torch::manual_seed(2);
+  Trainer t(ResCRNet(TinyNetworkConfig()), ModelInfo{}, c);
+  t.setTrainingData(train);
+  t.setValidationData(val);
+  t.run();
+  ASSERT_EQ(t.history().size(), 1u);
+  const auto & r = t.history()[0];
+  ASSERT_EQ(r.valDiceBySource.size(), 2u);
+  EXPECT_EQ(r.valDiceBySource[0].first, "A");
+  EXPECT_EQ(r.valDiceBySource[1].first, "B");
+  // The overall Dice is the mean over images, so the sources' Dice weighted by their image counts.
+  EXPECT_NEAR(r.valDice, (2 * r.valDiceBySource[0].second + 3 * r.valDiceBySource[1].second) / 5, 1e-6);
+  t.writeHistoryCsv((dir / "history.csv").string());
+  std::ifstream csv(dir / "history.csv");
+  std::string   header, row;
+  std::getline(csv, header);
+  std::getline(csv, row);
+  EXPECT_EQ(header, "epoch,loss,tanimoto,val_loss,val_tanimoto,val_dice,seconds,learning_rate,val_dice_A,val_dice_B");
+  EXPECT_EQ(std::count(row.begin(), row.end(), ','), 9);
+  // The per-source figures survive a checkpoint round trip.
+  Trainer resumed(ResCRNet(TinyNetworkConfig()), ModelInfo{}, c);
+  resumed.setTrainingData(train);
+  ASSERT_TRUE(resumed.resume());
+  ASSERT_EQ(resumed.history().size(), 1u);
+  EXPECT_EQ(resumed.history()[0].valDiceBySource, r.valDiceBySource);
+}
+
+TEST(Trainer, RejectsSourceWeightsThatDoNotMatchTheData)
+{
+  auto train = blobs(4, 16, 13);
+  train.sources = { "A", "A", "B", "B" };
+  TrainerConfig c = tinyTraining("", 1);
+  c.sourceWeights = { { "A", 1.0 } }; // B has no weight
+  Trainer missing(ResCRNet(TinyNetworkConfig()), ModelInfo{}, c);
+  EXPECT_THROW(missing.setTrainingData(train), std::invalid_argument);
+  c.sourceWeights = { { "A", 1.0 }, { "B", 1.0 }, { "C", 1.0 } }; // no image from C
+  Trainer unknown(ResCRNet(TinyNetworkConfig()), ModelInfo{}, c);
+  EXPECT_THROW(unknown.setTrainingData(train), std::invalid_argument);
+  c.sourceWeights = { { "A", 0.0 }, { "B", 0.0 } };
+  Trainer zero(ResCRNet(TinyNetworkConfig()), ModelInfo{}, c);
+  EXPECT_THROW(zero.setTrainingData(train), std::invalid_argument);
+  c.sourceWeights = { { "A", -1.0 }, { "B", 1.0 } };
+  Trainer negative(ResCRNet(TinyNetworkConfig()), ModelInfo{}, c);
+  EXPECT_THROW(negative.setTrainingData(train), std::invalid_argument);
 }

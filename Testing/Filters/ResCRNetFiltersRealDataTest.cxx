@@ -1,6 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 // Real-data tests of the filters against the reference fixtures in the shared data (skipped when it is absent):
-// preprocessing + equalization must reproduce the OpenCV pipeline's 8-bit network input, and the post-processing
-// of the reference softmax must give the reference lung pixel counts and Dice.
+// preprocessing + equalization must reproduce the OpenCV pipeline's 8-bit network input, the post-processing of the
+// reference softmax must give the reference lung pixel counts and Dice, and the composite filter with the default
+// model must give the masks of the four filters chained by hand, bit for bit.
+#include "itkCXRLungSegmentationImageFilter.h"
 #include "itkCXRPreprocessImageFilter.h"
 #include "itkHistogramEqualizationImageFilter.h"
 #include "itkLungMaskPostprocessImageFilter.h"
@@ -15,6 +18,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <iostream>
 #include <vector>
 
@@ -176,3 +180,68 @@ INSTANTIATE_TEST_SUITE_P(Reference,
                          ReferenceFixture,
                          ::testing::ValuesIn(Cases),
                          [](const ::testing::TestParamInfo<ReferenceCase> & info) { return info.param.id; });
+
+// The composite filter is the chain the applications used to wire by hand: same label maps and probability maps,
+// bit for bit, on real radiographs with the project's default model.
+TEST_P(ReferenceFixture, CompositeFilterEqualsTheChainWithTheDefaultModel)
+{
+  const std::string id = GetParam().id;
+  RESCRNET_SHARED_OR_SKIP(imagePath, "data/cxr-lungs-256/images/" + id + ".png");
+  const auto modelPath = rescrnet::testing::SourceDirectory() / "Data" / "Models" / "ResCRNet-lungs-default.rcn";
+  ASSERT_TRUE(std::filesystem::exists(modelPath)) << modelPath;
+  const auto predictor = std::make_shared<const rescrnet::Predictor>(rescrnet::Predictor::FromFile(modelPath.string()));
+
+  auto reader = itk::ImageFileReader<FloatImage>::New();
+  reader->SetFileName(imagePath.string());
+  reader->Update();
+  const FloatImage::Pointer image = reader->GetOutput();
+
+  // The chain: the network once, the post-processing for each setting.
+  auto preprocess = itk::CXRPreprocessImageFilter<FloatImage, FloatImage>::New();
+  preprocess->SetInput(image);
+  preprocess->SetGridSize(predictor->info().input.width, predictor->info().input.height);
+  auto equalize = itk::HistogramEqualizationImageFilter<FloatImage>::New();
+  equalize->SetInput(preprocess->GetOutput());
+  auto segment = itk::ResCRNetSegmentationImageFilter<FloatImage>::New();
+  segment->SetInput(equalize->GetOutput());
+  segment->SetPredictor(predictor);
+  segment->Update();
+  const auto probability = itk::LungMaskPostprocessImageFilter<FloatImage, UCharImage>::ResampleProbability(
+    segment->GetProbabilityOutput(), image);
+
+  for (const bool leftRight : { true, false })
+  {
+    for (const bool skip : { false, true })
+    {
+      auto post = itk::LungMaskPostprocessImageFilter<FloatImage, UCharImage>::New();
+      post->SetInput(segment->GetProbabilityOutput());
+      post->SetReferenceImage(image);
+      post->SetSkipComponentSelection(skip);
+      post->SetSkipHoleFilling(skip);
+      post->SetLabelLeftRight(leftRight && !skip);
+      post->Update();
+
+      auto composite = itk::CXRLungSegmentationImageFilter<FloatImage, UCharImage>::New();
+      composite->SetInput(image);
+      composite->SetPredictor(predictor);
+      composite->SetLabelLeftRight(leftRight);
+      composite->SetSkipPostprocessing(skip);
+      composite->Update();
+
+      const size_t pixels = image->GetLargestPossibleRegion().GetNumberOfPixels();
+      EXPECT_EQ(composite->GetOutput()->GetLargestPossibleRegion(), image->GetLargestPossibleRegion());
+      EXPECT_EQ(std::memcmp(composite->GetOutput()->GetBufferPointer(), post->GetOutput()->GetBufferPointer(), pixels),
+                0)
+        << id << " leftRight " << leftRight << " skip " << skip;
+      EXPECT_EQ(std::memcmp(composite->GetProbabilityOutput()->GetBufferPointer(),
+                            probability->GetBufferPointer(),
+                            pixels * sizeof(float)),
+                0)
+        << id;
+      size_t lungs = 0;
+      for (size_t i = 0; i < pixels; ++i)
+        lungs += composite->GetOutput()->GetBufferPointer()[i] != 0;
+      EXPECT_GT(lungs, pixels / 10) << id; // real lungs, not two empty masks
+    }
+  }
+}

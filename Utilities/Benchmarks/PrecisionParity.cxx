@@ -12,11 +12,11 @@
 // differing in every image. Exit status 0 when the budget holds, 1 when it does not, 2 for a usage error.
 // On machines whose hypervisor hides AVX512-FP16/BF16 from CPUID, run with RESCRNET_ASSUME_ISA (rescrnet/Precision.h).
 #include "ResCRNetApplicationStartup.h"
-#include "ResCRNetDataset.h"
+#include "rescrnet/io/Dataset.h"
 #include "ResCRNetLungPipeline.h"
 
 #include "rescrnet/DepthwiseConv.h"
-#include "rescrnet/Json.h"
+#include "rescrnet/JsonParsing.h"
 #include "rescrnet/ModelFile.h"
 
 #include "itkImage.h"
@@ -36,6 +36,7 @@
 
 namespace fs = std::filesystem;
 using namespace rescrnet;
+using Json = nlohmann::ordered_json;
 
 namespace
 {
@@ -181,7 +182,7 @@ main(int argc, char * argv[])
     std::size_t done = 0;
     for (const auto & split : o.splits)
     {
-      const auto pairs = app::ReadSplitPairs(split, o.subset);
+      const auto pairs = io::ReadSplitPairs(split, o.subset);
       double     diceA = 0, diceB = 0, worstFraction = 0;
       uint64_t   differingAll = 0, pixelsAll = 0;
       int        over = 0;
@@ -247,7 +248,7 @@ main(int argc, char * argv[])
                                  "--skipPostprocessing)");
       }
       LoadedModel m = LoadModel(o.model);
-      if (!m.info.metrics.isObject())
+      if (!m.info.metrics.is_object())
       {
         m.info.metrics = Json::object();
       }

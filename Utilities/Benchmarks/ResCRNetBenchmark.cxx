@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ResCRNetBenchmark MODEL.rcn [--threads-list 1,2] [--width 340 --height 300] [--train-width 128 --train-height 128]
 //                   [--batch 8] [--repeats 3] [--json out.json] [--pytorch path/to/pytorch_eager.py]
 //                   [--precisions fp32,fp16,bf16] [--inference-only]
@@ -9,7 +10,7 @@
 // reduced precisions the CPU runs, rescrnet::PrecisionAvailable); the output names the CPU features and says which
 // were declared through RESCRNET_ASSUME_ISA rather than reported by CPUID.
 #include "rescrnet/DepthwiseConv.h"
-#include "rescrnet/Json.h"
+#include "rescrnet/JsonParsing.h"
 #include "rescrnet/Losses.h"
 #include "rescrnet/FusedInference.h"
 #include "rescrnet/ModelFile.h"
@@ -28,7 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-using rescrnet::Json;
+using Json = nlohmann::ordered_json;
 
 namespace
 {
@@ -177,7 +178,7 @@ RunPytorch(const Options & o, int threads)
     text += buf;
   try
   {
-    return Json::parse(text);
+    return rescrnet::ParseJson(text);
   }
   catch (const std::exception &)
   {
@@ -270,8 +271,8 @@ main(int argc, char * argv[])
     const double gflopPerImage = model.network->flopsPerPixel() * static_cast<double>(o.width * o.height) / 1e9;
     Json         result = Json::object();
     result["model"] = o.model;
-    result["size"] = Json(Json::Array{ Json(o.width), Json(o.height) });
-    result["train_size"] = Json(Json::Array{ Json(o.trainWidth), Json(o.trainHeight) });
+    result["size"] = { o.width, o.height };
+    result["train_size"] = { o.trainWidth, o.trainHeight };
     result["batch"] = o.batch;
     result["gflop_per_image"] = gflopPerImage;
     result["fast_kernels_isa"] = rescrnet::DepthwiseConvolutionIsa();
@@ -328,8 +329,8 @@ main(int argc, char * argv[])
       const double plainTrain = TrainMs(model, o, threads);
       rescrnet::SetFastDepthwiseConvolution(true);
       const Json   py = RunPytorch(o, threads);
-      const double py1 = py.isObject() ? py.value("inference_ms_per_image_batch1", 0.0) : 0.0;
-      const double pyTrain = py.isObject() ? py.value("train_ms_per_image", 0.0) : 0.0;
+      const double py1 = py.is_object() ? py.value("inference_ms_per_image_batch1", 0.0) : 0.0;
+      const double pyTrain = py.is_object() ? py.value("train_ms_per_image", 0.0) : 0.0;
       r["inference_ms_batch1"] = fast1;
       r["inference_ms_batch8"] = fast8;
       r["train_ms_per_image"] = fastTrain;
@@ -363,14 +364,14 @@ main(int argc, char * argv[])
       std::printf("%-34s %8d %14.1f %14.1f %10s\n", "training step, batch 8", threads, fastTrain, plainTrain, pyTs);
       std::printf("  GFLOP/s (inference, batch 1): %.1f; peak RSS single image: %.0f MB",
                   gflopPerImage / (fast1 / 1000.0),
-                  r["peak_rss_mb_single_image"].asDouble());
+                  r["peak_rss_mb_single_image"].get<double>());
       if (py1 > 0 && pyTrain > 0)
         std::printf("; vs PyTorch eager: inference %.2fx, training %.2fx", py1 / fast1, pyTrain / fastTrain);
       std::printf("\n");
       std::fflush(stdout);
     }
     result["runs"] = runs;
-    const std::string text = result.dump(2);
+    const std::string text = rescrnet::DumpJson(result, 2);
     if (!o.json.empty())
       std::ofstream(o.json) << text << "\n";
     std::cout << text << std::endl;

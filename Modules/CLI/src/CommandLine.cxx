@@ -1,4 +1,8 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/cli/CommandLine.h"
+
+#include "rescrnet/AtomicFile.h"
+#include "rescrnet/TextUtilities.h"
 
 #include <algorithm>
 #include <cctype>
@@ -13,41 +17,11 @@
 #include <iostream>
 #include <sstream>
 
-#include <unistd.h>
-
 namespace rescrnet::cli
 {
 
 namespace
 {
-
-std::string
-Trim(const std::string & s)
-{
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos)
-    return std::string();
-  const auto last = s.find_last_not_of(" \t\r\n");
-  return s.substr(first, last - first + 1);
-}
-
-std::vector<std::string>
-SplitComma(const std::string & s)
-{
-  std::vector<std::string> out;
-  if (Trim(s).empty())
-    return out;
-  size_t begin = 0;
-  while (true)
-  {
-    const size_t comma = s.find(',', begin);
-    out.push_back(Trim(s.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin)));
-    if (comma == std::string::npos)
-      break;
-    begin = comma + 1;
-  }
-  return out;
-}
 
 std::string
 Join(const std::vector<std::string> & items, const std::string & separator)
@@ -266,29 +240,6 @@ OptionLeft(const Parameter & p)
   if (!p.IsBoolean())
     left += " <" + ValueKind(p) + ">";
   return left;
-}
-
-// One line of an exception's text: ITK's "file:line:\nITK ERROR: ..." keeps what follows "ITK ERROR: ", LibTorch's
-// backtrace ("Exception raised from ...", "frame #0: ...") is dropped, and the remaining lines are joined.
-std::string
-OneLine(const std::string & what)
-{
-  std::string text = what;
-  const auto  itk = text.find("ITK ERROR: ");
-  if (itk != std::string::npos)
-    text = text.substr(itk + 11);
-  std::vector<std::string> lines;
-  std::istringstream       in(text);
-  std::string              line;
-  while (std::getline(in, line))
-  {
-    line = Trim(line);
-    if (line.rfind("Exception raised from", 0) == 0 || line.rfind("frame #", 0) == 0)
-      break;
-    if (!line.empty())
-      lines.push_back(line);
-  }
-  return lines.empty() ? std::string("unknown error") : Join(lines, " ");
 }
 
 } // namespace
@@ -704,23 +655,13 @@ ReturnParameters::Text() const
 void
 ReturnParameters::Write(const std::string & path) const
 {
-  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  const std::string text = Text();
-  FILE *            f = std::fopen(tmp.c_str(), "wb");
-  if (!f)
-    throw std::runtime_error("cannot write return parameter file '" + path + "': " + std::strerror(errno));
-  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  const int  err = errno;
-  if (std::fclose(f) != 0 || !written)
+  try
   {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot write return parameter file '" + path + "': " + std::strerror(err ? err : EIO));
+    WriteFileAtomically(path, Text());
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+  catch (const AtomicFileError & e)
   {
-    const int renameErr = errno;
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot write return parameter file '" + path + "': " + std::strerror(renameErr));
+    throw std::runtime_error("cannot write the return parameter file: " + std::string(e.what()));
   }
 }
 

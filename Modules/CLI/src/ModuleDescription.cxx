@@ -1,4 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/cli/ModuleDescription.h"
+
+#include "rescrnet/TextUtilities.h"
 
 #include <expat.h>
 
@@ -95,16 +98,6 @@ ParseTree(const std::string & xml)
   return std::move(builder.root);
 }
 
-std::string
-Trim(const std::string & s)
-{
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos)
-    return std::string();
-  const auto last = s.find_last_not_of(" \t\r\n");
-  return s.substr(first, last - first + 1);
-}
-
 // Collapses runs of white space (descriptions are indented and wrapped in the XML).
 std::string
 Collapse(const std::string & s)
@@ -131,25 +124,6 @@ ChildText(const Node & node, const std::string & name)
 {
   const Node * c = node.Child(name);
   return c ? Collapse(c->text) : std::string();
-}
-
-bool
-IsIdentifier(const std::string & s)
-{
-  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_'))
-    return false;
-  return std::all_of(
-    s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
-}
-
-// Long flags may also hold '-' inside (TCLAP, which GenerateCLP uses, accepts --output-csv).
-bool
-IsLongflag(const std::string & s)
-{
-  if (s.empty() || !std::isalpha(static_cast<unsigned char>(s[0])) || s.back() == '-')
-    return false;
-  return std::all_of(
-    s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; });
 }
 
 [[noreturn]] void
@@ -182,21 +156,6 @@ IsInteger(const std::string & text)
   char * end = nullptr;
   (void)std::strtoll(s.c_str(), &end, 10);
   return end == s.c_str() + s.size() && errno != ERANGE;
-}
-
-std::vector<std::string>
-SplitComma(const std::string & s)
-{
-  std::vector<std::string> out;
-  if (Trim(s).empty())
-    return out;
-  std::string        item;
-  std::istringstream in(s);
-  while (std::getline(in, item, ','))
-    out.push_back(Trim(item));
-  if (!s.empty() && s.back() == ',')
-    out.push_back(std::string());
-  return out;
 }
 
 const std::set<std::string> &
@@ -267,14 +226,10 @@ ReadParameter(const Node & node, ParameterType type)
   const std::string what = "<" + node.name + "> '" + p.name + "'";
   if (p.name.empty())
     Fail(node, "<" + node.name + "> has neither <name> nor <longflag>");
-  if (!IsIdentifier(p.name))
-    Fail(node, what + ": <name> must be a C identifier");
   if (!p.flag.empty() && (p.flag.size() != 1 || !std::isalpha(static_cast<unsigned char>(p.flag[0]))))
     Fail(node, what + ": <flag> '" + p.flag + "' must be a single letter");
   if (p.flag == "h")
     Fail(node, what + ": <flag> 'h' is reserved for --help");
-  if (!p.longflag.empty() && !IsLongflag(p.longflag))
-    Fail(node, what + ": <longflag> '" + p.longflag + "' must be a letter followed by letters, digits, '_' or '-'");
   if (ReservedLongflags().count(p.longflag))
     Fail(node, what + ": <longflag> '" + p.longflag + "' is reserved for an automatic flag");
   if (!p.channel.empty() && p.channel != "input" && p.channel != "output")
@@ -586,14 +541,17 @@ ModuleDescription::ReturnParameters() const
 ModuleDescription
 ParseModuleDescription(const std::string & xml)
 {
-  const auto root = ParseTree(xml);
+  const auto                     root = ParseTree(xml); // well-formed XML first
+  const std::vector<std::string> slicerProblems = CheckSlicerRules(xml);
+  if (!slicerProblems.empty())
+    throw DescriptionError(slicerProblems.front() + " (a rule of Slicer's parser)");
   if (root->name != "executable")
     Fail(*root, "the root element must be <executable>, not <" + root->name + ">");
 
   ModuleDescription                  d;
   static const std::set<std::string> metadata{
     "category", "title",       "description",      "version", "documentation-url",
-    "license",  "contributor", "acknowledgements", "index"
+    "license",  "contributor", "acknowledgements", "index",   "location"
   };
   for (const auto & child : root->children)
   {

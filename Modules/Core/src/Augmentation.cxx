@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/Augmentation.h"
 
 #include <cmath>
@@ -50,10 +51,10 @@ AugmentationConfig::None()
   return c;
 }
 
-Json
+nlohmann::ordered_json
 AugmentationConfig::toJson() const
 {
-  Json j = Json::object();
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
   j["enabled"] = enabled;
   j["rotation_degrees"] = rotationDegrees;
   j["width_shift"] = widthShift;
@@ -71,7 +72,7 @@ AugmentationConfig::toJson() const
 }
 
 AugmentationConfig
-AugmentationConfig::fromJson(const Json & j)
+AugmentationConfig::fromJson(const nlohmann::ordered_json & j)
 {
   AugmentationConfig c;
   c.enabled = j.value("enabled", c.enabled);
@@ -85,7 +86,7 @@ AugmentationConfig::fromJson(const Json & j)
   c.gamma = j.value("gamma", c.gamma);
   c.contrast = j.value("contrast", c.contrast);
   c.brightness = j.value("brightness", c.brightness);
-  c.opacities = static_cast<int>(j.value("opacities", int64_t{ c.opacities }));
+  c.opacities = static_cast<int>(j.contains("opacities") ? JsonInteger(j.at("opacities")) : c.opacities);
   c.opacityStrength = j.value("opacity_strength", c.opacityStrength);
   return c;
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/Distributed.h"
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -100,10 +101,10 @@ DistributedConfig::FromEnvironment()
   return c;
 }
 
-Json
+nlohmann::ordered_json
 DistributedConfig::toJson() const
 {
-  Json j = Json::object();
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
   j["world_size"] = static_cast<int64_t>(worldSize);
   if (enabled())
   {

@@ -1,12 +1,15 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/ModelFile.h"
 
-#include <array>
+#include "rescrnet/AtomicFile.h"
+
+#include <zlib.h>
+
 #include <cerrno>
 #include <map>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <random>
 #include <sstream>
 
 namespace rescrnet
@@ -16,7 +19,9 @@ namespace
 {
 constexpr char     Magic[8] = { 'R', 'E', 'S', 'C', 'R', 'N', 'E', 'T' };
 constexpr uint64_t PrefixSize = 24;
+// Limits on the untrusted header, checked before it is read (size) and while it is parsed (nesting).
 constexpr uint64_t MaxHeaderSize = 64ull << 20;
+constexpr int      MaxHeaderDepth = 32;
 
 std::string
 shapeString(const std::vector<int64_t> & s)
@@ -51,9 +56,11 @@ getLE(const unsigned char * p)
   return static_cast<T>(v);
 }
 
+using json = nlohmann::ordered_json;
+
 struct Header
 {
-  Json     json;
+  json     document;
   uint32_t version{ 0 };
   uint64_t dataOffset{ 0 };
 };
@@ -97,13 +104,17 @@ readHeader(std::ifstream & in, const std::string & path, uint64_t fileSize)
   in.read(&text[0], static_cast<std::streamsize>(headerSize));
   try
   {
-    h.json = Json::parse(text);
+    JsonLimits limits;
+    limits.maxBytes = MaxHeaderSize;
+    limits.maxDepth = MaxHeaderDepth;
+    h.document = ParseJson(text, limits);
   }
   catch (const JsonError & e)
   {
     throw ModelFileError(path + ": corrupted model file header (" + e.what() + ")");
   }
-  if (!h.json.isObject() || h.json.value("format", std::string()) != "rescrnet-model")
+  const auto format = h.document.is_object() ? h.document.find("format") : h.document.end();
+  if (format == h.document.end() || *format != "rescrnet-model")
   {
     throw ModelFileError(path + ": corrupted model file header (format is not rescrnet-model)");
   }
@@ -112,7 +123,7 @@ readHeader(std::ifstream & in, const std::string & path, uint64_t fileSize)
 }
 
 ModelInfo
-infoFromHeader(const Json & j, const std::string & path)
+infoFromHeader(const json & j, const std::string & path)
 {
   ModelInfo info;
   try
@@ -120,14 +131,15 @@ infoFromHeader(const Json & j, const std::string & path)
     info.architecture = NetworkConfig::fromJson(j.at("architecture"));
     info.input = InputSpec::fromJson(j.at("input"));
     info.classes.clear();
-    for (const Json & c : j.at("classes").asArray())
+    const json & classes = j.at("classes");
+    if (!classes.is_array())
+      throw JsonError("classes is not an array");
+    for (const json & c : classes)
     {
-      info.classes.push_back(c.asString());
+      info.classes.push_back(c.get<std::string>());
     }
-    if (const Json * p = j.find("provenance"))
-      info.provenance = *p;
-    if (const Json * m = j.find("metrics"))
-      info.metrics = *m;
+    info.provenance = j.value("provenance", json::object());
+    info.metrics = j.value("metrics", json::object());
   }
   catch (const std::exception & e)
   {
@@ -161,32 +173,14 @@ fileSizeOf(std::ifstream & in)
 uint32_t
 Crc32(const void * data, size_t size, uint32_t crc)
 {
-  static const std::array<uint32_t, 256> table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i)
-    {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k)
-      {
-        c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      }
-      t[i] = c;
-    }
-    return t;
-  }();
-  crc = ~crc;
-  const auto * p = static_cast<const unsigned char *>(data);
-  for (size_t i = 0; i < size; ++i)
-  {
-    crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
-  }
-  return ~crc;
+  // zlib's CRC-32 (ISO-HDLC, the one of PNG and gzip), z_size_t lengths.
+  return static_cast<uint32_t>(::crc32_z(crc, static_cast<const Bytef *>(data), size));
 }
 
-Json
+nlohmann::ordered_json
 InputSpec::toJson() const
 {
-  Json j = Json::object();
+  json j = json::object();
   j["width"] = width;
   j["height"] = height;
   j["channels"] = channels;
@@ -197,12 +191,12 @@ InputSpec::toJson() const
 }
 
 InputSpec
-InputSpec::fromJson(const Json & j)
+InputSpec::fromJson(const nlohmann::ordered_json & j)
 {
   InputSpec s;
-  s.width = j.at("width").asInt();
-  s.height = j.at("height").asInt();
-  s.channels = j.at("channels").asInt();
+  s.width = JsonInteger(j.at("width"));
+  s.height = JsonInteger(j.at("height"));
+  s.channels = JsonInteger(j.at("channels"));
   s.intensity = j.value("intensity", s.intensity);
   s.equalization = j.value("equalization", s.equalization);
   s.scale = j.value("scale", s.scale);
@@ -226,14 +220,14 @@ SaveModel(const std::string & path, const ResCRNet & network, const ModelInfo & 
                          std::to_string(info.architecture.numClasses) + " classes");
   }
   std::string data;
-  Json        tensors = Json::array();
+  json        tensors = json::array();
   for (const auto & kv : network->namedState())
   {
     auto t = kv.second.detach().to(torch::kCPU, torch::kFloat32).contiguous();
-    Json entry = Json::object();
-    Json shape = Json::array();
+    json entry = json::object();
+    json shape = json::array();
     for (int64_t s : t.sizes())
-      shape.push_back(Json(s));
+      shape.push_back(s);
     entry["name"] = kv.first;
     entry["shape"] = shape;
     entry["dtype"] = "float32";
@@ -242,15 +236,12 @@ SaveModel(const std::string & path, const ResCRNet & network, const ModelInfo & 
     tensors.push_back(entry);
     data.append(static_cast<const char *>(t.data_ptr()), static_cast<size_t>(t.numel()) * 4);
   }
-  Json header = Json::object();
+  json header = json::object();
   header["format"] = "rescrnet-model";
   header["format_version"] = static_cast<int64_t>(ModelFileFormatVersion);
   header["architecture"] = info.architecture.toJson();
   header["input"] = info.input.toJson();
-  Json classes = Json::array();
-  for (const auto & c : info.classes)
-    classes.push_back(Json(c));
-  header["classes"] = classes;
+  header["classes"] = info.classes;
   const ParameterCounts pc = network->parameterCounts();
   header["trainable_parameters"] = pc.trainable;
   header["batch_norm_statistics"] = pc.batchNormStatistics;
@@ -259,36 +250,20 @@ SaveModel(const std::string & path, const ResCRNet & network, const ModelInfo & 
   header["tensors"] = tensors;
   header["data_bytes"] = static_cast<uint64_t>(data.size());
   header["data_crc32"] = static_cast<uint64_t>(Crc32(data.data(), data.size()));
-  const std::string text = header.dump(1);
+  const std::string text = DumpJson(header, 1);
 
   std::string prefix(Magic, 8);
   putLE<uint32_t>(prefix, ModelFileFormatVersion);
   putLE<uint32_t>(prefix, 0);
   putLE<uint64_t>(prefix, text.size());
 
-  std::random_device rd;
-  const std::string  tmp = path + ".tmp" + std::to_string(rd() % 1000000);
+  try
   {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out)
-    {
-      throw ModelFileError("cannot write " + path + ": " + std::strerror(errno));
-    }
-    out.write(prefix.data(), static_cast<std::streamsize>(prefix.size()));
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    out.close();
-    if (!out)
-    {
-      std::remove(tmp.c_str());
-      throw ModelFileError("cannot write " + path + ": write failed");
-    }
+    WriteFileAtomically(path, prefix + text + data);
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+  catch (const AtomicFileError & e)
   {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw ModelFileError("cannot write " + path + ": " + why);
+    throw ModelFileError(e.what());
   }
 }
 
@@ -301,7 +276,7 @@ ReadModelInfo(const std::string & path)
     throw ModelFileError(path + ": cannot open model file (" + std::strerror(errno) + ")");
   }
   const Header h = readHeader(in, path, fileSizeOf(in));
-  return infoFromHeader(h.json, path);
+  return infoFromHeader(h.document, path);
 }
 
 LoadedModel
@@ -315,16 +290,20 @@ LoadModel(const std::string & path)
   const uint64_t fileSize = fileSizeOf(in);
   const Header   h = readHeader(in, path, fileSize);
   LoadedModel    model;
-  model.info = infoFromHeader(h.json, path);
+  model.info = infoFromHeader(h.document, path);
 
   uint64_t dataBytes = 0;
   uint32_t crc = 0;
   try
   {
-    dataBytes = static_cast<uint64_t>(h.json.at("data_bytes").asInt());
-    crc = static_cast<uint32_t>(h.json.at("data_crc32").asInt());
+    const int64_t bytes = JsonInteger(h.document.at("data_bytes"));
+    const int64_t checksum = JsonInteger(h.document.at("data_crc32"));
+    if (bytes < 0 || checksum < 0 || checksum > 0xFFFFFFFFll)
+      throw JsonError("data_bytes or data_crc32 out of range");
+    dataBytes = static_cast<uint64_t>(bytes);
+    crc = static_cast<uint32_t>(checksum);
   }
-  catch (const JsonError & e)
+  catch (const std::exception & e)
   {
     throw ModelFileError(path + ": invalid model header: " + e.what());
   }
@@ -350,12 +329,12 @@ LoadModel(const std::string & path)
   size_t             matched = 0;
   try
   {
-    for (const Json & t : h.json.at("tensors").asArray())
+    for (const json & t : h.document.at("tensors"))
     {
-      const std::string    name = t.at("name").asString();
+      const std::string    name = t.at("name").get<std::string>();
       std::vector<int64_t> shape;
-      for (const Json & s : t.at("shape").asArray())
-        shape.push_back(s.asInt());
+      for (const json & s : t.at("shape"))
+        shape.push_back(JsonInteger(s));
       auto it = expected.find(name);
       if (it == expected.end())
       {
@@ -372,18 +351,23 @@ LoadModel(const std::string & path)
       {
         throw ModelFileError(path + ": unsupported tensor type for '" + name + "'");
       }
-      const uint64_t offset = static_cast<uint64_t>(t.at("offset").asInt());
-      const uint64_t nbytes = static_cast<uint64_t>(t.at("nbytes").asInt());
-      if (nbytes != static_cast<uint64_t>(it->second.numel()) * 4 || offset + nbytes > dataBytes)
+      const int64_t offset = JsonInteger(t.at("offset"));
+      const int64_t nbytes = JsonInteger(t.at("nbytes"));
+      if (offset < 0 || nbytes != it->second.numel() * 4 ||
+          static_cast<uint64_t>(offset) + static_cast<uint64_t>(nbytes) > dataBytes)
       {
         throw ModelFileError(path + ": corrupted model file (bad extent for tensor '" + name + "')");
       }
-      auto src = torch::from_blob(&data[offset], it->second.sizes(), torch::kFloat32);
+      auto src = torch::from_blob(&data[static_cast<size_t>(offset)], it->second.sizes(), torch::kFloat32);
       it->second.copy_(src);
       ++matched;
     }
   }
-  catch (const JsonError & e)
+  catch (const ModelFileError &)
+  {
+    throw;
+  }
+  catch (const std::exception & e)
   {
     throw ModelFileError(path + ": invalid tensor table: " + e.what());
   }
@@ -393,8 +377,8 @@ LoadModel(const std::string & path)
     for (const auto & kv : expected)
     {
       bool found = false;
-      for (const Json & t : h.json.at("tensors").asArray())
-        found = found || t.at("name").asString() == kv.first;
+      for (const json & t : h.document.at("tensors"))
+        found = found || t.at("name") == kv.first;
       if (!found)
       {
         missing = kv.first;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/NetworkConfig.h"
 
 #include <stdexcept>
@@ -64,47 +65,43 @@ NetworkConfig::validate() const
 
 namespace
 {
-template <typename T>
-Json
-toArray(const std::vector<T> & v)
-{
-  Json a = Json::array();
-  for (const T & x : v)
-    a.push_back(Json(x));
-  return a;
-}
+using json = nlohmann::ordered_json;
 
 std::vector<int64_t>
-intArray(const Json & a)
+intArray(const json & a)
 {
+  if (!a.is_array())
+    throw JsonError("expected an array of integers, not " + DumpJson(a).substr(0, 40));
   std::vector<int64_t> out;
-  for (const Json & x : a.asArray())
-    out.push_back(x.asInt());
+  for (const json & x : a)
+    out.push_back(JsonInteger(x));
   return out;
 }
 
 std::vector<double>
-doubleArray(const Json & a)
+doubleArray(const json & a)
 {
+  if (!a.is_array())
+    throw JsonError("expected an array of numbers, not " + DumpJson(a).substr(0, 40));
   std::vector<double> out;
-  for (const Json & x : a.asArray())
-    out.push_back(x.asDouble());
+  for (const json & x : a)
+    out.push_back(x.get<double>());
   return out;
 }
 } // namespace
 
-Json
+nlohmann::ordered_json
 NetworkConfig::toJson() const
 {
-  Json j = Json::object();
+  json j = json::object();
   j["type"] = "Res-CR-Net";
   j["input_channels"] = inputChannels;
   j["num_classes"] = numClasses;
   j["conv_res_blocks"] = convResBlocks;
   j["filters"] = filters;
-  j["kernels"] = toArray(kernels);
-  j["dilations"] = toArray(dilations);
-  j["block_dropout"] = toArray(blockDropout);
+  j["kernels"] = kernels;
+  j["dilations"] = dilations;
+  j["block_dropout"] = blockDropout;
   j["lstm_blocks"] = lstmBlocks;
   j["lstm_filters"] = lstmFilters;
   j["lstm_recurrent_dropout"] = lstmRecurrentDropout;
@@ -115,30 +112,38 @@ NetworkConfig::toJson() const
 }
 
 NetworkConfig
-NetworkConfig::fromJson(const Json & j)
+NetworkConfig::fromJson(const nlohmann::ordered_json & j)
 {
-  if (!j.isObject())
+  if (!j.is_object())
     throw std::invalid_argument("invalid network configuration: not a JSON object");
-  if (j.value("type", std::string("Res-CR-Net")) != "Res-CR-Net")
-    throw std::invalid_argument("invalid network configuration: unknown type '" + j.at("type").asString() + "'");
   NetworkConfig c;
   try
   {
-    c.inputChannels = j.at("input_channels").asInt();
-    c.numClasses = j.at("num_classes").asInt();
-    c.convResBlocks = j.at("conv_res_blocks").asInt();
-    c.filters = j.at("filters").asInt();
+    const std::string type = j.value("type", std::string("Res-CR-Net"));
+    if (type != "Res-CR-Net")
+      throw std::invalid_argument("invalid network configuration: unknown type '" + type + "'");
+    const auto integer = [&j](const char * key, int64_t fallback) {
+      return j.contains(key) ? JsonInteger(j.at(key)) : fallback;
+    };
+    c.inputChannels = JsonInteger(j.at("input_channels"));
+    c.numClasses = JsonInteger(j.at("num_classes"));
+    c.convResBlocks = JsonInteger(j.at("conv_res_blocks"));
+    c.filters = JsonInteger(j.at("filters"));
     c.kernels = intArray(j.at("kernels"));
     c.dilations = intArray(j.at("dilations"));
     c.blockDropout = doubleArray(j.at("block_dropout"));
-    c.lstmBlocks = j.value("lstm_blocks", int64_t{ 0 });
-    c.lstmFilters = j.value("lstm_filters", int64_t{ 1 });
+    c.lstmBlocks = integer("lstm_blocks", 0);
+    c.lstmFilters = integer("lstm_filters", 1);
     c.lstmRecurrentDropout = j.value("lstm_recurrent_dropout", 0.1);
     c.leakySlope = j.value("leaky_slope", 0.1);
     c.batchNormEpsilon = j.value("batch_norm_epsilon", 1e-3);
     c.batchNormMomentum = j.value("batch_norm_momentum", 0.01);
   }
-  catch (const JsonError & e)
+  catch (const std::invalid_argument &)
+  {
+    throw;
+  }
+  catch (const std::exception & e)
   {
     throw std::invalid_argument(std::string("invalid network configuration: ") + e.what());
   }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/Predictor.h"
 
 #include "rescrnet/DepthwiseConv.h"
@@ -146,15 +147,20 @@ std::vector<Precision>
 Predictor::failedParityRecords() const
 {
   std::vector<Precision> failed;
-  if (!m_Info.metrics.isObject() || !m_Info.metrics.contains("precision_parity"))
+  if (!m_Info.metrics.is_object() || !m_Info.metrics.contains("precision_parity"))
   {
     return failed;
   }
-  const Json & records = m_Info.metrics.at("precision_parity");
+  const auto & records = m_Info.metrics.at("precision_parity");
   for (Precision p : { Precision::Float16, Precision::BFloat16 })
   {
-    if (records.isObject() && records.contains(ToString(p)) && records.at(ToString(p)).isObject() &&
-        !records.at(ToString(p)).value("passed", true))
+    if (!records.is_object() || !records.contains(ToString(p)))
+    {
+      continue;
+    }
+    const auto & record = records.at(ToString(p));
+    if (record.is_object() && record.contains("passed") && record.at("passed").is_boolean() &&
+        !record.at("passed").get<bool>())
     {
       failed.push_back(p);
     }

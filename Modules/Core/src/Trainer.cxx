@@ -1,8 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/Trainer.h"
 
+#include "rescrnet/AtomicFile.h"
+#include "rescrnet/CsvTable.h"
 #include "rescrnet/Losses.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -22,10 +27,12 @@ secondsSince(Clock::time_point t)
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-Json
+using json = nlohmann::ordered_json;
+
+json
 recordToJson(const EpochRecord & r)
 {
-  Json j = Json::object();
+  json j = json::object();
   j["epoch"] = r.epoch;
   j["loss"] = r.loss;
   j["tanimoto"] = r.tanimoto;
@@ -34,35 +41,32 @@ recordToJson(const EpochRecord & r)
   j["val_dice"] = r.valDice;
   j["seconds"] = r.seconds;
   j["learning_rate"] = r.learningRate;
+  if (!r.valDiceBySource.empty())
+  {
+    json bySource = json::object();
+    for (const auto & kv : r.valDiceBySource)
+      bySource[kv.first] = kv.second;
+    j["val_dice_by_source"] = bySource;
+  }
   return j;
 }
 
 EpochRecord
-recordFromJson(const Json & j)
+recordFromJson(const json & j)
 {
   EpochRecord r;
-  r.epoch = j.at("epoch").asInt();
-  r.loss = j.at("loss").asDouble();
-  r.tanimoto = j.at("tanimoto").asDouble();
-  r.valLoss = j.at("val_loss").asDouble();
-  r.valTanimoto = j.at("val_tanimoto").asDouble();
-  r.valDice = j.at("val_dice").asDouble();
-  r.seconds = j.at("seconds").asDouble();
-  r.learningRate = j.at("learning_rate").asDouble();
+  r.epoch = JsonInteger(j.at("epoch"));
+  r.loss = j.at("loss").get<double>();
+  r.tanimoto = j.at("tanimoto").get<double>();
+  r.valLoss = j.at("val_loss").get<double>();
+  r.valTanimoto = j.at("val_tanimoto").get<double>();
+  r.valDice = j.at("val_dice").get<double>();
+  r.seconds = j.at("seconds").get<double>();
+  r.learningRate = j.at("learning_rate").get<double>();
+  if (const auto bySource = j.find("val_dice_by_source"); bySource != j.end())
+    for (const auto & kv : bySource->items())
+      r.valDiceBySource.emplace_back(kv.key(), kv.value().get<double>());
   return r;
-}
-
-void
-writeTextAtomically(const std::filesystem::path & path, const std::string & text)
-{
-  const auto tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out)
-      throw std::runtime_error("cannot write " + path.string());
-  }
-  std::filesystem::rename(tmp, path);
 }
 
 std::vector<torch::Tensor>
@@ -140,12 +144,47 @@ TrainingData::validate(const NetworkConfig & config, const std::string & what) c
   if (masks.size(1) != config.numClasses)
     throw std::invalid_argument(what + ": masks have " + std::to_string(masks.size(1)) + " classes, the network has " +
                                 std::to_string(config.numClasses));
+  if (!sources.empty() && static_cast<int64_t>(sources.size()) != images.size(0))
+    throw std::invalid_argument(what + ": " + std::to_string(sources.size()) + " source names for " +
+                                std::to_string(images.size(0)) + " images");
 }
 
-Json
+std::vector<std::string>
+TrainingData::sourceNames() const
+{
+  std::vector<std::string> names;
+  for (const auto & s : sources)
+    if (std::find(names.begin(), names.end(), s) == names.end())
+      names.push_back(s);
+  return names;
+}
+
+TrainingData
+TrainingData::subset(const std::string & source) const
+{
+  std::vector<int64_t> idx;
+  for (size_t i = 0; i < sources.size(); ++i)
+    if (sources[i] == source)
+      idx.push_back(static_cast<int64_t>(i));
+  TrainingData out;
+  if (idx.empty())
+    return out;
+  const auto index = torch::tensor(idx);
+  out.images = images.index_select(0, index);
+  out.masks = masks.index_select(0, index);
+  for (int64_t i : idx)
+  {
+    if (static_cast<size_t>(i) < ids.size())
+      out.ids.push_back(ids[static_cast<size_t>(i)]);
+    out.sources.push_back(source);
+  }
+  return out;
+}
+
+nlohmann::ordered_json
 TrainerConfig::toJson() const
 {
-  Json j = Json::object();
+  json j = json::object();
   j["epochs"] = epochs;
   j["batch_size"] = batchSize;
   j["learning_rate"] = learningRate;
@@ -153,10 +192,14 @@ TrainerConfig::toJson() const
   j["seed"] = static_cast<uint64_t>(seed);
   j["shuffle"] = shuffle;
   j["augmentation"] = augmentation.toJson();
-  Json drops = Json::array();
-  for (auto e : learningRateDropEpochs)
-    drops.push_back(Json(e));
-  j["learning_rate_drop_epochs"] = drops;
+  if (!sourceWeights.empty())
+  {
+    json weights = json::object();
+    for (const auto & kv : sourceWeights)
+      weights[kv.first] = kv.second;
+    j["source_weights"] = weights;
+  }
+  j["learning_rate_drop_epochs"] = learningRateDropEpochs;
   j["learning_rate_drop_factor"] = learningRateDropFactor;
   j["max_minutes"] = maxMinutes;
   j["early_stopping_patience"] = earlyStoppingPatience;
@@ -187,6 +230,23 @@ void
 Trainer::setTrainingData(TrainingData data)
 {
   data.validate(m_Network->config(), "training data");
+  const auto names = data.sourceNames();
+  double     total = 0;
+  for (const auto & kv : m_Config.sourceWeights)
+  {
+    if (!(kv.second >= 0.0) || !std::isfinite(kv.second))
+      throw std::invalid_argument("source weight of " + kv.first + " must be a finite number >= 0");
+    if (std::find(names.begin(), names.end(), kv.first) == names.end())
+      throw std::invalid_argument("source weight for " + kv.first + ", which no training sample comes from");
+    total += kv.second;
+  }
+  if (!m_Config.sourceWeights.empty() && !(total > 0.0))
+    throw std::invalid_argument("the source weights sum to 0");
+  for (const auto & name : names)
+    if (!m_Config.sourceWeights.empty() && std::none_of(m_Config.sourceWeights.begin(),
+                                                        m_Config.sourceWeights.end(),
+                                                        [&](const auto & kv) { return kv.first == name; }))
+      throw std::invalid_argument("no source weight for the training source " + name);
   m_Train = std::move(data);
 }
 
@@ -200,17 +260,68 @@ Trainer::setValidationData(TrainingData data)
 std::vector<int64_t>
 Trainer::epochOrder(int64_t epoch) const
 {
-  std::vector<int64_t> order(static_cast<size_t>(m_Train.size()));
-  std::iota(order.begin(), order.end(), 0);
-  if (m_Config.shuffle)
-  {
-    SplitMix64 g(MixSeed(m_Config.seed, static_cast<uint64_t>(epoch), 1));
-    for (size_t i = order.size(); i > 1; --i)
+  return SampleOrder(m_Train.sources, m_Train.size(), m_Config, epoch);
+}
+
+std::vector<int64_t>
+Trainer::SampleOrder(const std::vector<std::string> & sources,
+                     int64_t                          size,
+                     const TrainerConfig &            config,
+                     int64_t                          epoch)
+{
+  const auto shuffle = [](std::vector<int64_t> & v, uint64_t seed) {
+    SplitMix64 g(seed);
+    for (size_t i = v.size(); i > 1; --i)
     {
       const size_t j = static_cast<size_t>(g.next() % i);
-      std::swap(order[i - 1], order[j]);
+      std::swap(v[i - 1], v[j]);
+    }
+  };
+  if (config.sourceWeights.empty())
+  {
+    std::vector<int64_t> order(static_cast<size_t>(size));
+    std::iota(order.begin(), order.end(), 0);
+    if (config.shuffle)
+      shuffle(order, MixSeed(config.seed, static_cast<uint64_t>(epoch), 1));
+    return order;
+  }
+  // Weighted sources: each source's samples come from an endless sequence of seeded permutations of that source
+  // (cycle c permuted with its own seed), of which epoch e takes the next `count` entries. The order depends only on
+  // the seed and the epoch, so a resumed run draws what the uninterrupted one would have drawn.
+  double total = 0;
+  for (const auto & kv : config.sourceWeights)
+    total += kv.second;
+  const double         n = static_cast<double>(size);
+  std::vector<int64_t> order;
+  uint64_t             sourceIndex = 0;
+  for (const auto & kv : config.sourceWeights)
+  {
+    ++sourceIndex;
+    std::vector<int64_t> members;
+    for (size_t i = 0; i < sources.size(); ++i)
+      if (sources[i] == kv.first)
+        members.push_back(static_cast<int64_t>(i));
+    const auto count = static_cast<int64_t>(std::llround(n * kv.second / total));
+    if (members.empty() || count == 0)
+      continue;
+    const auto           m = static_cast<int64_t>(members.size());
+    const int64_t        first = (epoch - 1) * count; // position in the endless sequence
+    int64_t              cycle = -1;
+    std::vector<int64_t> permuted;
+    for (int64_t k = first; k < first + count; ++k)
+    {
+      if (k / m != cycle)
+      {
+        cycle = k / m;
+        permuted = members;
+        if (config.shuffle)
+          shuffle(permuted, MixSeed(MixSeed(config.seed, sourceIndex, 3), static_cast<uint64_t>(cycle), 5));
+      }
+      order.push_back(permuted[static_cast<size_t>(k % m)]);
     }
   }
+  if (config.shuffle)
+    shuffle(order, MixSeed(config.seed, static_cast<uint64_t>(epoch), 1));
   return order;
 }
 
@@ -353,19 +464,21 @@ Trainer::saveCheckpoint() const
   ModelInfo info = m_Info;
   info.provenance["checkpoint_epoch"] = m_History.empty() ? int64_t{ 0 } : m_History.back().epoch;
   SaveModel((dir / "checkpoint.rcn").string(), m_Network, info);
-  const auto optTmp = (dir / "checkpoint-optimizer.pt.tmp").string();
-  torch::save(*m_Optimizer, optTmp);
-  std::filesystem::rename(optTmp, dir / "checkpoint-optimizer.pt");
-  Json state = Json::object();
+  {
+    AtomicFile optimizerState((dir / "checkpoint-optimizer.pt").string());
+    torch::save(*m_Optimizer, optimizerState.temporaryPath());
+    optimizerState.commit();
+  }
+  json state = json::object();
   state["epoch"] = m_History.empty() ? int64_t{ 0 } : m_History.back().epoch;
   state["best_val_loss"] = m_BestValLoss;
   state["epochs_without_improvement"] = m_EpochsWithoutImprovement;
   state["config"] = m_Config.toJson();
-  Json hist = Json::array();
+  json hist = json::array();
   for (const auto & r : m_History)
     hist.push_back(recordToJson(r));
   state["history"] = hist;
-  writeTextAtomically(dir / "checkpoint.json", state.dump(1));
+  WriteFileAtomically((dir / "checkpoint.json").string(), DumpJson(state, 1));
 }
 
 bool
@@ -379,20 +492,21 @@ Trainer::resume()
   std::ifstream      in(dir / "checkpoint.json");
   std::ostringstream text;
   text << in.rdbuf();
-  const Json  state = Json::parse(text.str());
+  const json  state = ParseJson(text.str());
   LoadedModel saved = LoadModel((dir / "checkpoint.rcn").string());
   if (saved.info.architecture != m_Network->config())
     throw std::runtime_error("checkpoint in " + dir.string() + " is for another architecture");
-  const int64_t epoch = state.at("epoch").asInt();
-  if (saved.info.provenance.value("checkpoint_epoch", int64_t{ -1 }) != epoch)
+  const int64_t epoch = JsonInteger(state.at("epoch"));
+  const auto    savedEpoch = saved.info.provenance.find("checkpoint_epoch");
+  if (savedEpoch == saved.info.provenance.end() || JsonInteger(*savedEpoch) != epoch)
     throw std::runtime_error("checkpoint in " + dir.string() + " is inconsistent (model and state differ in epoch)");
   copyState(m_Network, saved.network);
   torch::load(*m_Optimizer, (dir / "checkpoint-optimizer.pt").string());
   m_History.clear();
-  for (const Json & r : state.at("history").asArray())
+  for (const json & r : state.at("history"))
     m_History.push_back(recordFromJson(r));
-  m_BestValLoss = state.at("best_val_loss").asDouble();
-  m_EpochsWithoutImprovement = state.at("epochs_without_improvement").asInt();
+  m_BestValLoss = state.at("best_val_loss").get<double>();
+  m_EpochsWithoutImprovement = JsonInteger(state.at("epochs_without_improvement"));
   if (std::filesystem::exists(dir / "best.rcn"))
     m_BestState = cloneState(LoadModel((dir / "best.rcn").string()).network);
   return true;
@@ -421,11 +535,11 @@ Trainer::run()
     throw std::invalid_argument("no training data");
   if (m_Config.threads > 0)
     torch::set_num_threads(m_Config.threads);
-  const auto    start = Clock::now();
-  const double  budget = m_Config.maxMinutes * 60.0;
-  const int64_t steps = (m_Train.size() + m_Config.batchSize - 1) / m_Config.batchSize;
-  double        lastEpochSeconds = 0;
-  int64_t       stepsDone = 0;
+  RunTiming timing;
+  timing.start = Clock::now();
+  timing.budgetSeconds = m_Config.maxMinutes * 60.0;
+  timing.samplesPerEpoch = static_cast<int64_t>(epochOrder(1).size());
+  timing.stepsPerEpoch = (timing.samplesPerEpoch + m_Config.batchSize - 1) / m_Config.batchSize;
   m_StopReason.clear();
   if (m_Group)
   {
@@ -440,143 +554,24 @@ Trainer::run()
   }
   for (int64_t epoch = static_cast<int64_t>(m_History.size()) + 1; epoch <= m_Config.epochs; ++epoch)
   {
-    if (anyRank(budget > 0 && secondsSince(start) + lastEpochSeconds > budget))
+    if (anyRank(timing.budgetSeconds > 0 &&
+                secondsSince(timing.start) + timing.lastEpochSeconds > timing.budgetSeconds))
     {
       m_StopReason = "time budget";
       break;
     }
-    const auto   epochStart = Clock::now();
-    const double lr = learningRateFor(epoch);
-    for (auto & group : m_Optimizer->param_groups())
-      static_cast<torch::optim::AdamOptions &>(group.options()).lr(lr);
-    uint64_t dropoutSeed = MixSeed(m_Config.seed, static_cast<uint64_t>(epoch), 7);
-    if (m_Config.distributed.rank > 0) // other samples, other dropout draws
-      dropoutSeed = MixSeed(dropoutSeed, static_cast<uint64_t>(m_Config.distributed.rank), 11);
-    torch::manual_seed(dropoutSeed);
-    const auto order = epochOrder(epoch);
-    m_Network->train();
-    double lossSum = 0, taniSum = 0;
-    for (int64_t s = 0; s < steps; ++s)
-    {
-      const int64_t        b0 = s * m_Config.batchSize;
-      const int64_t        b1 = std::min(m_Train.size(), b0 + m_Config.batchSize);
-      std::vector<int64_t> idx(order.begin() + b0, order.begin() + b1);
-      const double         b = static_cast<double>(b1 - b0);
-      if (m_Group)
-      {
-        const auto figures = distributedStep(idx, epoch);
-        lossSum += figures.first * b;
-        taniSum += figures.second * b;
-      }
-      else
-      {
-        std::vector<uint64_t> seeds;
-        for (int64_t i : idx)
-          seeds.push_back(MixSeed(m_Config.seed, static_cast<uint64_t>(epoch), 1000 + static_cast<uint64_t>(i)));
-        auto index = torch::tensor(idx);
-        auto batch = AugmentBatch(
-          m_Train.images.index_select(0, index), m_Train.masks.index_select(0, index), m_Config.augmentation, seeds);
-        auto probs = m_Network->forward(batch.first);
-        auto loss = ContourTanimotoLoss(probs, batch.second);
-        m_Optimizer->zero_grad();
-        loss.backward();
-        m_Optimizer->step();
-        lossSum += loss.item<double>() * b;
-        {
-          torch::NoGradGuard g;
-          taniSum += TanimotoCoefficient(probs, batch.second).item<double>() * b;
-        }
-      }
-      ++stepsDone;
-      if (onStep)
-      {
-        StepProgress p;
-        p.epoch = epoch;
-        p.epochs = m_Config.epochs;
-        p.step = s + 1;
-        p.steps = steps;
-        p.loss = lossSum / static_cast<double>(b1);
-        const double elapsed = secondsSince(start);
-        p.imagesPerSecond = static_cast<double>(stepsDone) * static_cast<double>(m_Config.batchSize) / elapsed;
-        const int64_t remaining = (m_Config.epochs - epoch) * steps + (steps - s - 1);
-        p.etaSeconds = elapsed / static_cast<double>(stepsDone) * static_cast<double>(remaining);
-        onStep(p);
-      }
-      bool stop = shouldStop && shouldStop();
-      bool overBudget = !stop && budget > 0 && secondsSince(start) > budget;
-      if (m_Group)
-      {
-        // The ranks stop together: a request or an exhausted budget on any rank stops all of them.
-        auto flags = torch::tensor({ int64_t{ stop }, int64_t{ overBudget } });
-        m_Group->allReduceSum({ flags });
-        stop = flags[0].item<int64_t>() > 0;
-        overBudget = !stop && flags[1].item<int64_t>() > 0;
-      }
-      if (stop)
-      {
-        m_StopReason = "stopped";
-        return;
-      }
-      if (overBudget)
-      {
-        // The partial epoch is dropped: the checkpoint holds the last complete one.
-        m_StopReason = "time budget";
-        return;
-      }
-    }
+    const auto  epochStart = Clock::now();
     EpochRecord r;
-    r.epoch = epoch;
-    r.loss = lossSum / static_cast<double>(m_Train.size());
-    r.tanimoto = taniSum / static_cast<double>(m_Train.size());
-    r.learningRate = lr;
-    Trainer::RecalibrateBatchNorm(
-      m_Network, m_Train, m_Config.batchNormRecalibrationBatches, m_Config.batchSize, m_Group.get());
-    if (m_Group && m_Config.batchNormRecalibrationBatches <= 0)
-      averageRunningStatistics(m_Network, *m_Group);
-    if (m_Val.size() > 0)
-    {
-      const EpochRecord v = Evaluate(m_Network, m_Val, m_Config.batchSize, m_Group.get());
-      r.valLoss = v.valLoss;
-      r.valTanimoto = v.valTanimoto;
-      r.valDice = v.valDice;
-    }
-    else
-    {
-      r.valLoss = r.loss;
-      r.valTanimoto = r.tanimoto;
-    }
+    if (!trainEpoch(epoch, timing, r))
+      return; // stopped or out of time within the epoch: the checkpoint holds the last complete one
+    const bool stopEarly = concludeEpoch(r);
     r.seconds = secondsSince(epochStart);
-    lastEpochSeconds = r.seconds;
-    m_History.push_back(r);
-    bool stopEarly = false;
-    if (r.valLoss < m_BestValLoss - m_Config.earlyStoppingMinDelta)
-    {
-      m_EpochsWithoutImprovement = 0;
-    }
-    else
-    {
-      ++m_EpochsWithoutImprovement;
-      stopEarly = m_Config.earlyStoppingPatience > 0 && m_EpochsWithoutImprovement >= m_Config.earlyStoppingPatience;
-    }
-    if (r.valLoss < m_BestValLoss)
-    {
-      m_BestValLoss = r.valLoss;
-      m_BestState = cloneState(m_Network);
-      if (!m_Config.checkpointDirectory.empty() && writesFiles())
-      {
-        ModelInfo info = m_Info;
-        info.provenance["epoch"] = epoch;
-        info.metrics["val_loss"] = r.valLoss;
-        info.metrics["val_dice"] = r.valDice;
-        std::filesystem::create_directories(m_Config.checkpointDirectory);
-        SaveModel((std::filesystem::path(m_Config.checkpointDirectory) / "best.rcn").string(), m_Network, info);
-      }
-    }
+    timing.lastEpochSeconds = r.seconds;
+    m_History.back().seconds = r.seconds;
     saveCheckpoint();
-    stopEarly = anyRank(stopEarly);
     if (onEpoch)
       onEpoch(r);
-    if (stopEarly)
+    if (anyRank(stopEarly))
     {
       m_StopReason = "early stopping";
       return;
@@ -584,6 +579,139 @@ Trainer::run()
   }
   if (m_StopReason.empty())
     m_StopReason = "completed";
+}
+
+bool
+Trainer::trainEpoch(int64_t epoch, RunTiming & timing, EpochRecord & record)
+{
+  const double lr = learningRateFor(epoch);
+  for (auto & group : m_Optimizer->param_groups())
+    static_cast<torch::optim::AdamOptions &>(group.options()).lr(lr);
+  uint64_t dropoutSeed = MixSeed(m_Config.seed, static_cast<uint64_t>(epoch), 7);
+  if (m_Config.distributed.rank > 0) // other samples, other dropout draws
+    dropoutSeed = MixSeed(dropoutSeed, static_cast<uint64_t>(m_Config.distributed.rank), 11);
+  torch::manual_seed(dropoutSeed);
+  const auto order = epochOrder(epoch);
+  const auto samples = static_cast<int64_t>(order.size());
+  m_Network->train();
+  double lossSum = 0, taniSum = 0;
+  for (int64_t s = 0; s < timing.stepsPerEpoch; ++s)
+  {
+    const int64_t              b0 = s * m_Config.batchSize;
+    const int64_t              b1 = std::min(samples, b0 + m_Config.batchSize);
+    const std::vector<int64_t> idx(order.begin() + b0, order.begin() + b1);
+    const double               b = static_cast<double>(b1 - b0);
+    const auto                 figures = m_Group ? distributedStep(idx, epoch) : localStep(idx, epoch);
+    lossSum += figures.first * b;
+    taniSum += figures.second * b;
+    ++timing.stepsDone;
+    if (onStep)
+    {
+      StepProgress p;
+      p.epoch = epoch;
+      p.epochs = m_Config.epochs;
+      p.step = s + 1;
+      p.steps = timing.stepsPerEpoch;
+      p.loss = lossSum / static_cast<double>(b1);
+      const double elapsed = secondsSince(timing.start);
+      p.imagesPerSecond = static_cast<double>(timing.stepsDone) * static_cast<double>(m_Config.batchSize) / elapsed;
+      const int64_t remaining = (m_Config.epochs - epoch) * timing.stepsPerEpoch + (timing.stepsPerEpoch - s - 1);
+      p.etaSeconds = elapsed / static_cast<double>(timing.stepsDone) * static_cast<double>(remaining);
+      onStep(p);
+    }
+    bool stop = shouldStop && shouldStop();
+    bool overBudget = !stop && timing.budgetSeconds > 0 && secondsSince(timing.start) > timing.budgetSeconds;
+    if (m_Group)
+    {
+      // The ranks stop together: a request or an exhausted budget on any rank stops all of them.
+      auto flags = torch::tensor({ int64_t{ stop }, int64_t{ overBudget } });
+      m_Group->allReduceSum({ flags });
+      stop = flags[0].item<int64_t>() > 0;
+      overBudget = !stop && flags[1].item<int64_t>() > 0;
+    }
+    if (stop || overBudget)
+    {
+      m_StopReason = stop ? "stopped" : "time budget";
+      return false;
+    }
+  }
+  record.epoch = epoch;
+  record.loss = lossSum / static_cast<double>(samples);
+  record.tanimoto = taniSum / static_cast<double>(samples);
+  record.learningRate = lr;
+  return true;
+}
+
+std::pair<double, double>
+Trainer::localStep(const std::vector<int64_t> & idx, int64_t epoch)
+{
+  std::vector<uint64_t> seeds;
+  for (int64_t i : idx)
+    seeds.push_back(MixSeed(m_Config.seed, static_cast<uint64_t>(epoch), 1000 + static_cast<uint64_t>(i)));
+  auto index = torch::tensor(idx);
+  auto batch = AugmentBatch(
+    m_Train.images.index_select(0, index), m_Train.masks.index_select(0, index), m_Config.augmentation, seeds);
+  auto probs = m_Network->forward(batch.first);
+  auto loss = ContourTanimotoLoss(probs, batch.second);
+  m_Optimizer->zero_grad();
+  loss.backward();
+  m_Optimizer->step();
+  torch::NoGradGuard g;
+  return { loss.item<double>(), TanimotoCoefficient(probs, batch.second).item<double>() };
+}
+
+bool
+Trainer::concludeEpoch(EpochRecord & r)
+{
+  Trainer::RecalibrateBatchNorm(
+    m_Network, m_Train, m_Config.batchNormRecalibrationBatches, m_Config.batchSize, m_Group.get());
+  if (m_Group && m_Config.batchNormRecalibrationBatches <= 0)
+    averageRunningStatistics(m_Network, *m_Group);
+  if (m_Val.size() > 0)
+  {
+    const EpochRecord v = Evaluate(m_Network, m_Val, m_Config.batchSize, m_Group.get());
+    r.valLoss = v.valLoss;
+    r.valTanimoto = v.valTanimoto;
+    r.valDice = v.valDice;
+    const auto sources = m_Val.sourceNames();
+    if (sources.size() > 1) // the per-image Dice does not depend on the batch, so each source's subset gives it
+      for (const auto & source : sources)
+        r.valDiceBySource.emplace_back(
+          source, Evaluate(m_Network, m_Val.subset(source), m_Config.batchSize, m_Group.get()).valDice);
+  }
+  else
+  {
+    r.valLoss = r.loss;
+    r.valTanimoto = r.tanimoto;
+  }
+  m_History.push_back(r);
+  bool stopEarly = false;
+  if (r.valLoss < m_BestValLoss - m_Config.earlyStoppingMinDelta)
+  {
+    m_EpochsWithoutImprovement = 0;
+  }
+  else
+  {
+    ++m_EpochsWithoutImprovement;
+    stopEarly = m_Config.earlyStoppingPatience > 0 && m_EpochsWithoutImprovement >= m_Config.earlyStoppingPatience;
+  }
+  if (r.valLoss < m_BestValLoss)
+  {
+    m_BestValLoss = r.valLoss;
+    m_BestState = cloneState(m_Network);
+    if (!m_Config.checkpointDirectory.empty() && writesFiles())
+    {
+      ModelInfo info = m_Info;
+      info.provenance["epoch"] = r.epoch;
+      info.metrics["val_loss"] = r.valLoss;
+      info.metrics["val_dice"] = r.valDice;
+      for (const auto & kv : r.valDiceBySource)
+        info.metrics["val_dice_" + kv.first] = kv.second;
+      std::filesystem::create_directories(m_Config.checkpointDirectory);
+      SaveModel((std::filesystem::path(m_Config.checkpointDirectory) / "best.rcn").string(), m_Network, info);
+    }
+  }
+  return stopEarly;
 }
 
 bool
@@ -642,27 +770,43 @@ Trainer::distributedStep(const std::vector<int64_t> & idx, int64_t epoch)
 }
 
 void
-Trainer::WriteHistoryCsv(const std::vector<EpochRecord> & history, const std::string & path)
+Trainer::writeHistoryCsv(const std::string & path) const
 {
-  std::ostringstream os;
-  os << "epoch,loss,tanimoto,val_loss,val_tanimoto,val_dice,seconds,learning_rate\n";
-  char line[512];
+  WriteTrainingHistoryCsv(m_History, path);
+}
+
+void
+WriteTrainingHistoryCsv(const std::vector<EpochRecord> & history, const std::string & path)
+{
+  std::vector<std::string> sources;
+  for (const auto & r : history)
+    if (sources.empty())
+      for (const auto & kv : r.valDiceBySource)
+        sources.push_back(kv.first);
+  std::vector<std::string> header{ "epoch",        "loss",     "tanimoto", "val_loss",
+                                   "val_tanimoto", "val_dice", "seconds",  "learning_rate" };
+  for (const auto & source : sources)
+    header.push_back("val_dice_" + source);
+  CsvTable   table(header);
+  const auto fixed = [](const char * format, double value) {
+    char cell[64];
+    std::snprintf(cell, sizeof(cell), format, value);
+    return std::string(cell);
+  };
   for (const auto & r : history)
   {
-    std::snprintf(line,
-                  sizeof(line),
-                  "%lld,%.6f,%.6f,%.6f,%.6f,%.6f,%.1f,%g\n",
-                  static_cast<long long>(r.epoch),
-                  r.loss,
-                  r.tanimoto,
-                  r.valLoss,
-                  r.valTanimoto,
-                  r.valDice,
-                  r.seconds,
-                  r.learningRate);
-    os << line;
+    std::vector<std::string> row{ std::to_string(r.epoch),  fixed("%.6f", r.loss),        fixed("%.6f", r.tanimoto),
+                                  fixed("%.6f", r.valLoss), fixed("%.6f", r.valTanimoto), fixed("%.6f", r.valDice),
+                                  fixed("%.1f", r.seconds), fixed("%g", r.learningRate) };
+    for (const auto & source : sources)
+    {
+      const auto it = std::find_if(
+        r.valDiceBySource.begin(), r.valDiceBySource.end(), [&](const auto & kv) { return kv.first == source; });
+      row.push_back(it != r.valDiceBySource.end() ? fixed("%.6f", it->second) : std::string());
+    }
+    table.addRow(row);
   }
-  writeTextAtomically(path, os.str());
+  table.write(path);
 }
 
 } // namespace rescrnet

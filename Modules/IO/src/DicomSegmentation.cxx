@@ -1,4 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/io/DicomSegmentation.h"
+
+#include "rescrnet/AtomicFile.h"
 
 #include "DicomCodecs.h"
 
@@ -17,9 +20,7 @@
 #include <dcmtk/dcmseg/segutils.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <memory>
-#include <unistd.h>
 
 #ifndef RESCRNET_PROJECT_VERSION
 #  define RESCRNET_PROJECT_VERSION "0"
@@ -27,8 +28,6 @@
 
 namespace rescrnet::io
 {
-
-namespace fs = std::filesystem;
 
 namespace
 {
@@ -178,10 +177,14 @@ WriteLungSegmentation(const std::string &                  path,
   if (sopClass.empty() || sopInstance.empty() || studyUID.empty() || seriesUID.empty())
     throw DicomError("cannot write " + path + ": the DICOM source " + sourceDicom +
                      " lacks its SOP class, SOP instance, study or series UID");
-  const fs::path target(path);
-  const fs::path folder = fs::absolute(target).parent_path();
-  if (!fs::is_directory(folder))
-    throw DicomError("cannot write " + path + ": folder " + folder.string() + " does not exist");
+  try
+  {
+    CheckWritableFolder(path);
+  }
+  catch (const AtomicFileError & e)
+  {
+    throw DicomError(e.what());
+  }
 
   const std::string version =
     options.algorithmVersion.empty() ? std::string(RESCRNET_PROJECT_VERSION) : options.algorithmVersion;
@@ -304,21 +307,17 @@ WriteLungSegmentation(const std::string &                  path,
   }
   ReplacePixelData(ds, frames);
 
-  const fs::path    tmp = folder / (".tmp-" + std::to_string(::getpid()) + "-" + target.filename().string());
-  const OFCondition saved = out.saveFile(tmp.c_str(), EXS_LittleEndianExplicit);
-  if (saved.bad())
+  try
   {
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    throw DicomError("cannot write " + path + ": " + std::string(saved.text()));
+    AtomicFile        file(path);
+    const OFCondition saved = out.saveFile(file.temporaryPath().c_str(), EXS_LittleEndianExplicit);
+    if (saved.bad())
+      throw DicomError("cannot write " + path + ": " + std::string(saved.text()));
+    file.commit();
   }
-  std::error_code ec;
-  fs::rename(tmp, target, ec);
-  if (ec)
+  catch (const AtomicFileError & e)
   {
-    std::error_code ec2;
-    fs::remove(tmp, ec2);
-    throw DicomError("cannot write " + path + ": " + ec.message());
+    throw DicomError(e.what());
   }
 }
 

@@ -1,4 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/OverlayRenderer.h"
+
+#include "rescrnet/AtomicFile.h"
 
 #include "itkImageRegionConstIterator.h"
 
@@ -19,9 +22,7 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace rescrnet::viz
 {
@@ -148,20 +149,14 @@ RenderOverlayPNG(const itk::Image<float, 2> *         grey,
   grab->SetInputBufferTypeToRGB();
   grab->ReadFrontBufferOff();
   grab->Update();
-  const std::filesystem::path target(path);
-  const auto                  tmp = std::filesystem::absolute(target).parent_path() /
-                   (".tmp-" + std::to_string(::getpid()) + "-" + target.filename().string());
-  auto writer = vtkSmartPointer<vtkPNGWriter>::New();
+  rescrnet::AtomicFile file(path);
+  auto                 writer = vtkSmartPointer<vtkPNGWriter>::New();
   writer->SetInputConnection(grab->GetOutputPort());
-  writer->SetFileName(tmp.c_str());
+  writer->SetFileName(file.temporaryPath().c_str());
   writer->Write();
-  if (writer->GetErrorCode() != 0 || !std::filesystem::exists(tmp))
-  {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
+  if (writer->GetErrorCode() != 0)
     throw std::runtime_error("cannot write " + path);
-  }
-  std::filesystem::rename(tmp, target);
+  file.commit();
 }
 
 } // namespace rescrnet::viz

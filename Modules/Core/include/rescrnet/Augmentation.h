@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Geometric (and optional intensity) augmentation for training, after Keras' ImageDataGenerator as the authors used
 // it: rotation, shift, shear, zoom, horizontal and vertical flips, reflect padding, bilinear resampling. One transform
 // is drawn per sample and applied to the image and its masks together, so they stay aligned; masks are rounded
@@ -5,7 +6,7 @@
 #ifndef rescrnet_Augmentation_h
 #define rescrnet_Augmentation_h
 
-#include "rescrnet/Json.h"
+#include "rescrnet/JsonParsing.h"
 
 #include <torch/torch.h>
 
@@ -38,10 +39,10 @@ struct AugmentationConfig
   static AugmentationConfig
   None();
 
-  Json
+  nlohmann::ordered_json
   toJson() const;
   static AugmentationConfig
-  fromJson(const Json & j);
+  fromJson(const nlohmann::ordered_json & j);
 };
 
 struct SampleTransform

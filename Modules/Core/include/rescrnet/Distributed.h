@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
 // Multi-process data parallelism on LibTorch's own distributed package (c10d): a TCPStore for the rendezvous and a
 // Gloo process group for the collectives. Every process runs the same program; rank 0 hosts the store on
 // masterAddress:masterPort, the others connect to it. The c10d and Gloo headers stay inside Distributed.cxx.
 #ifndef rescrnet_Distributed_h
 #define rescrnet_Distributed_h
 
-#include "rescrnet/Json.h"
+#include "rescrnet/JsonParsing.h"
 
 #include <torch/torch.h>
 
@@ -41,7 +42,7 @@ struct DistributedConfig
   FromEnvironment();
 
   // The world size and the rendezvous (for provenance; the rank is left out, as every rank trains the same model).
-  Json
+  nlohmann::ordered_json
   toJson() const;
 };
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The self-describing model file: one file with a JSON header (architecture, input grid and preprocessing, class
 // names, provenance, metrics, tensor table) followed by the raw float32 tensors (weights and batch-norm statistics).
 //
@@ -11,7 +12,7 @@
 #ifndef rescrnet_ModelFile_h
 #define rescrnet_ModelFile_h
 
-#include "rescrnet/Json.h"
+#include "rescrnet/JsonParsing.h"
 #include "rescrnet/NetworkConfig.h"
 #include "rescrnet/ResCRNet.h"
 
@@ -40,10 +41,10 @@ struct InputSpec
   std::string equalization{ "global-256" };
   std::string scale{ "divide-255" };
 
-  Json
+  nlohmann::ordered_json
   toJson() const;
   static InputSpec
-  fromJson(const Json & j);
+  fromJson(const nlohmann::ordered_json & j);
 };
 
 struct ModelInfo
@@ -52,8 +53,8 @@ struct ModelInfo
   InputSpec                input;
   std::vector<std::string> classes{ "lungs", "non_lungs" };
   // Who or what made the weights: {"kind": "trained"|"imported", "by": ..., "source": ..., ...}.
-  Json provenance{ Json::object() };
-  Json metrics{ Json::object() };
+  nlohmann::ordered_json provenance = nlohmann::ordered_json::object();
+  nlohmann::ordered_json metrics = nlohmann::ordered_json::object();
 };
 
 struct LoadedModel
@@ -75,6 +76,7 @@ ReadModelInfo(const std::string & path);
 LoadedModel
 LoadModel(const std::string & path);
 
+// CRC-32 (zlib's) of `size` bytes, continuing from `crc`.
 uint32_t
 Crc32(const void * data, size_t size, uint32_t crc = 0);
 

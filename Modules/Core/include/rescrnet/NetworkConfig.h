@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 // Configuration of a Res-CR-Net: everything that shapes the graph is data, not code.
 #ifndef rescrnet_NetworkConfig_h
 #define rescrnet_NetworkConfig_h
 
-#include "rescrnet/Json.h"
+#include "rescrnet/JsonParsing.h"
 
 #include <string>
 #include <vector>
@@ -49,10 +50,10 @@ struct NetworkConfig
   void
   validate() const;
 
-  Json
+  nlohmann::ordered_json
   toJson() const;
   static NetworkConfig
-  fromJson(const Json & j);
+  fromJson(const nlohmann::ordered_json & j);
 
   bool
   operator==(const NetworkConfig & o) const;

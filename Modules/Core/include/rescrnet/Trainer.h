@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Training of Res-CR-Net: weighted Tanimoto loss with contour weights, Adam, Keras batch-norm momentum, seeded
 // augmentation, deterministic data order, validation and a checkpoint each epoch, resume, best model by validation
 // loss, early stopping, a time budget and a CSV history. Data arrive as tensors (Filters/ turns images into them with
@@ -26,6 +27,7 @@
 #include "rescrnet/ModelFile.h"
 #include "rescrnet/ResCRNet.h"
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -38,6 +40,9 @@ struct TrainingData
   torch::Tensor            images; // [N, Cin, H, W] float in [0, 1]
   torch::Tensor            masks;  // [N, classes, H, W] one-hot float
   std::vector<std::string> ids;
+  // The data source of each sample (e.g. "MC", "QUEXNC"), for sampling ratios and per-source validation; empty or
+  // all equal: one source.
+  std::vector<std::string> sources;
 
   int64_t
   size() const
@@ -47,7 +52,19 @@ struct TrainingData
   // Throws std::invalid_argument when shapes disagree with each other or with the network.
   void
   validate(const NetworkConfig & config, const std::string & what) const;
+  // The distinct sources in order of first appearance.
+  std::vector<std::string>
+  sourceNames() const;
+  // The samples of one source.
+  TrainingData
+  subset(const std::string & source) const;
 };
+
+// Relative sampling weight of each training source. An epoch draws as many samples as the training set holds; source s
+// contributes round(N * w_s / sum w) of them, taken in turn from a seeded permutation of its samples that continues
+// across epochs (every sample of a source is seen before any is repeated). Empty: every sample once per epoch.
+using SourceWeights = std::vector<std::pair<std::string, double>>;
+
 
 struct TrainerConfig
 {
@@ -58,6 +75,7 @@ struct TrainerConfig
   uint64_t           seed{ 1 };
   bool               shuffle{ true };
   AugmentationConfig augmentation{ AugmentationConfig::Keras() };
+  SourceWeights      sourceWeights;
   // Multiply the learning rate by `learningRateDropFactor` at each of these epochs (1-based).
   std::vector<int64_t> learningRateDropEpochs;
   double               learningRateDropFactor{ 0.1 };
@@ -72,7 +90,7 @@ struct TrainerConfig
   // Processes training together (see above); worldSize 1: this process alone.
   DistributedConfig distributed;
 
-  Json
+  nlohmann::ordered_json
   toJson() const;
 };
 
@@ -84,8 +102,10 @@ struct EpochRecord
   double  valLoss{ 0 };
   double  valTanimoto{ 0 };
   double  valDice{ 0 }; // mean per-image Dice of class 0 (lungs) at p > 0.5
-  double  seconds{ 0 };
-  double  learningRate{ 0 };
+  // valDice of each validation source when the validation data hold more than one source.
+  std::vector<std::pair<std::string, double>> valDiceBySource;
+  double                                      seconds{ 0 };
+  double                                      learningRate{ 0 };
 };
 
 struct StepProgress
@@ -151,14 +171,9 @@ public:
     return m_Config;
   }
 
+  // The history so far as WriteTrainingHistoryCsv writes it.
   void
-  writeHistoryCsv(const std::string & path) const
-  {
-    WriteHistoryCsv(m_History, path);
-  }
-  // epoch,loss,tanimoto,val_loss,val_tanimoto,val_dice,seconds,learning_rate (written atomically).
-  static void
-  WriteHistoryCsv(const std::vector<EpochRecord> & history, const std::string & path);
+  writeHistoryCsv(const std::string & path) const;
 
   // Recomputes batch-norm running statistics as a cumulative average over `batches` batches of `data`. With a
   // process group, the ranks take the batches in turn and average their statistics (all ranks end up with the
@@ -176,6 +191,11 @@ public:
   static EpochRecord
   Evaluate(ResCRNet & network, const TrainingData & data, int64_t batchSize, ProcessGroup * group = nullptr);
 
+  // The training samples of `epoch` (1-based) in order: a seeded shuffle of all `size` samples, or, with source
+  // weights, each source's share of them (see SourceWeights). `sources` holds each sample's source.
+  static std::vector<int64_t>
+  SampleOrder(const std::vector<std::string> & sources, int64_t size, const TrainerConfig & config, int64_t epoch);
+
   // The process group of a distributed run (null with worldSize 1).
   ProcessGroup *
   processGroup() const
@@ -184,6 +204,26 @@ public:
   }
 
 private:
+  // Where a run stands, for progress, ETA and the time budget.
+  struct RunTiming
+  {
+    std::chrono::steady_clock::time_point start;
+    double                                budgetSeconds{ 0 };
+    double                                lastEpochSeconds{ 0 };
+    int64_t                               samplesPerEpoch{ 0 };
+    int64_t                               stepsPerEpoch{ 0 };
+    int64_t                               stepsDone{ 0 };
+  };
+  // The steps of one epoch; false when training has to stop within it (m_StopReason says why).
+  bool
+  trainEpoch(int64_t epoch, RunTiming & timing, EpochRecord & record);
+  // One single-process step on the samples idx; returns the batch's loss and Tanimoto.
+  std::pair<double, double>
+  localStep(const std::vector<int64_t> & idx, int64_t epoch);
+  // After an epoch: batch-norm recalibration, validation (per source too), history, best model; returns whether
+  // early stopping fires.
+  bool
+  concludeEpoch(EpochRecord & record);
   void
   saveCheckpoint() const;
   std::vector<int64_t>
@@ -216,6 +256,11 @@ private:
   std::string                         m_StopReason;
   std::unique_ptr<ProcessGroup>       m_Group;
 };
+
+// epoch,loss,tanimoto,val_loss,val_tanimoto,val_dice,seconds,learning_rate, then val_dice_<source> for each
+// validation source of the first record that has them; one row per epoch (written atomically).
+void
+WriteTrainingHistoryCsv(const std::vector<EpochRecord> & history, const std::string & path);
 
 } // namespace rescrnet
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Slicer Execution Model description of a command-line module, read from its XML: module metadata and the
 // parameter table (name, flags, type, channel, index, default, constraints) that drives the argument parser, the
 // generated --help text and the return-parameter writer. The XML is the single source of truth.
@@ -13,8 +14,8 @@
 namespace rescrnet::cli
 {
 
-// A description that is not well-formed XML or breaks the rules the parser relies on (unique names and flags,
-// one-character flags, no flag on a positional parameter, booleans defaulting to false, ...).
+// A description that is not well-formed XML, breaks a rule of Slicer's parser, or breaks the rules this parser relies
+// on (unique names and flags, no flag on a positional parameter, booleans defaulting to false, ...).
 class DescriptionError : public std::runtime_error
 {
 public:
@@ -136,13 +137,25 @@ struct ModuleDescription
   ReturnParameters() const;
 };
 
-// Parses and validates a description; throws DescriptionError naming the line and the problem. Structural rules
-// (enforced here because the parser relies on them): root <executable>; known parameter elements; <name> a C
-// identifier, unique; <flag> one character, <longflag> an identifier, both unique and not reserved (h, xml, help,
-// version, echo, returnparameterfile, processinformationaddress); no flag or longflag with <index>; indices
-// 0..n-1 without gaps; every non-positional input parameter reachable by a flag; <boolean> defaults false (Slicer
-// passes a boolean flag only when it is true); enumeration defaults among the elements; numeric defaults parse and
-// respect the constraints.
+// Every rule of 3D Slicer's own parser (SlicerExecutionModel's ModuleDescriptionParser.cxx), which silently drops a
+// module whose description breaks one: the text begins with "<?xml "; <executable> is the outermost element and
+// appears once; <parameters> only directly inside it; parameter elements (the 22 types Slicer knows) only directly
+// inside <parameters>, with the attributes Slicer accepts for each (hidden, multiple, aggregate true/false; image,
+// transform, geometry and table types from Slicer's lists; coordinateSystem ijk/lps/ras; no unknown attribute on
+// file, image, transform, geometry, table, measurement, point, region); <name> and <longflag> (after leading '-')
+// letters, digits and '_' starting with a letter or '_'; <flag> one character; <flag>/<longflag> and <index> not
+// both; <flag>, <longflag>, <name>, <element>, <default>, <channel>, <index>, <constraints>, <minimum>, <maximum>,
+// <step> only inside a parameter, <label> inside a group or parameter; no other element than those and the module
+// metadata; at most 10 levels of nesting. Returns one "line N: problem" per broken rule (empty: Slicer accepts it).
+std::vector<std::string>
+CheckSlicerRules(const std::string & xml);
+
+// Parses and validates a description; throws DescriptionError naming the line and the problem. First Slicer's rules
+// (CheckSlicerRules), then the structural rules the parser relies on: known children of each parameter; <name>
+// unique; <flag> a letter, <flag> and <longflag> unique and not reserved (h, xml, help, version, echo,
+// returnparameterfile, processinformationaddress); indices 0..n-1 without gaps; every non-positional input parameter
+// reachable by a flag; <boolean> defaults false (Slicer passes a boolean flag only when it is true); enumerations
+// have elements and their defaults are among them; numeric defaults parse and respect the constraints.
 ModuleDescription
 ParseModuleDescription(const std::string & xml);
 

@@ -1,6 +1,8 @@
-#include "ResCRNetDataset.h"
+// SPDX-License-Identifier: Apache-2.0
+#include "rescrnet/io/Dataset.h"
 
-#include "ResCRNetLungPipeline.h"
+#include "rescrnet/CsvTable.h"
+#include "rescrnet/io/ImageFile.h"
 
 #include <filesystem>
 #include <fstream>
@@ -8,45 +10,31 @@
 #include <map>
 #include <stdexcept>
 
-namespace rescrnet::app
+namespace rescrnet::io
 {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string>
-SplitCSVLine(const std::string & line)
-{
-  std::vector<std::string> out;
-  std::string              cell;
-  bool                     quoted = false;
-  for (char c : line)
-  {
-    if (c == '"')
-      quoted = !quoted;
-    else if (c == ',' && !quoted)
-    {
-      out.push_back(cell);
-      cell.clear();
-    }
-    else if (c != '\r')
-      cell += c;
-  }
-  out.push_back(cell);
-  return out;
-}
-
 std::vector<ImagePair>
 ReadSplitPairs(const std::string & csvPath, const std::string & subset)
 {
-  std::ifstream in(csvPath);
+  std::ifstream in(csvPath, std::ios::binary);
   if (!in)
     throw std::runtime_error("cannot read " + csvPath);
-  std::string line;
-  std::getline(in, line);
-  const auto                    header = SplitCSVLine(line);
+  std::vector<std::vector<std::string>> records;
+  try
+  {
+    records = ReadCsvRecords(in);
+  }
+  catch (const std::invalid_argument & e)
+  {
+    throw std::runtime_error(csvPath + ": " + e.what());
+  }
+  if (records.empty())
+    throw std::runtime_error(csvPath + ": empty file (expected id,image,mask,source,...,split)");
   std::map<std::string, size_t> col;
-  for (size_t i = 0; i < header.size(); ++i)
-    col[header[i]] = i;
+  for (size_t i = 0; i < records[0].size(); ++i)
+    col[records[0][i]] = i;
   for (const char * need : { "image", "mask" })
     if (!col.count(need))
       throw std::runtime_error(csvPath + ": no '" + need + "' column (expected id,image,mask,source,...,split)");
@@ -54,12 +42,10 @@ ReadSplitPairs(const std::string & csvPath, const std::string & subset)
     throw std::runtime_error(csvPath + ": no 'split' column for --subset " + subset);
   const fs::path         base = fs::absolute(csvPath).parent_path();
   std::vector<ImagePair> pairs;
-  while (std::getline(in, line))
+  for (size_t r = 1; r < records.size(); ++r)
   {
-    if (line.empty())
-      continue;
-    const auto cells = SplitCSVLine(line);
-    auto       get = [&](const std::string & name) {
+    const auto & cells = records[r];
+    auto         get = [&](const std::string & name) {
       auto it = col.find(name);
       return it != col.end() && it->second < cells.size() ? cells[it->second] : std::string();
     };
@@ -69,7 +55,7 @@ ReadSplitPairs(const std::string & csvPath, const std::string & subset)
     p.image = (base / get("image")).string();
     p.mask = (base / get("mask")).string();
     p.id = col.count("id") ? get("id") : fs::path(p.image).stem().string();
-    p.source = col.count("source") ? get("source") : "all";
+    p.source = col.count("source") ? get("source") : base.filename().string();
     pairs.push_back(p);
   }
   if (pairs.empty())
@@ -108,4 +94,4 @@ MatchFolderPairs(const std::string & images, const std::string & masks)
   return pairs;
 }
 
-} // namespace rescrnet::app
+} // namespace rescrnet::io

@@ -1,12 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
 // Image/mask pairs for evaluation and training: split CSV files (id,image,mask,source,...,split) and folders
 // matched by file name.
-#ifndef ResCRNetDataset_h
-#define ResCRNetDataset_h
+#ifndef rescrnet_io_Dataset_h
+#define rescrnet_io_Dataset_h
 
 #include <string>
 #include <vector>
 
-namespace rescrnet::app
+namespace rescrnet::io
 {
 
 struct ImagePair
@@ -14,8 +15,9 @@ struct ImagePair
   std::string id, image, mask, source;
 };
 
-// Rows of `csvPath` whose split column equals `subset` ("all": every row). Paths are relative to the CSV's folder.
-// Throws std::runtime_error naming the problem (unreadable file, missing column, no matching rows).
+// Rows of `csvPath` (RFC 4180) whose split column equals `subset` ("all": every row). Paths are relative to the
+// CSV's folder; the source is the source column, else the CSV's folder name. Throws std::runtime_error naming the
+// problem (unreadable file, missing column, no matching rows).
 std::vector<ImagePair>
 ReadSplitPairs(const std::string & csvPath, const std::string & subset);
 
@@ -24,10 +26,6 @@ ReadSplitPairs(const std::string & csvPath, const std::string & subset);
 std::vector<ImagePair>
 MatchFolderPairs(const std::string & images, const std::string & masks);
 
-// One CSV line split into cells ("quoted, cells" allowed).
-std::vector<std::string>
-SplitCSVLine(const std::string & line);
-
-} // namespace rescrnet::app
+} // namespace rescrnet::io
 
 #endif

@@ -20,4 +20,4 @@ build/bin/ResCRNetBenchmark "$model" --threads-list 1,2 --repeats 5 --pytorch Ut
   --json benchmark.json
 # The shared data's split file is a manifest (its image column); the first 20 images, 2 threads.
 build/bin/ResCRNetFolderBenchmark "$model" "$shared/data/cxr-lungs-256/split.csv" --threads 2 --images 20 \
-  --inFlight 1,3 --json folder-benchmark.json
+  --inFlight 1,3 --rounds 2 --json folder-benchmark.json

@@ -41,6 +41,7 @@ main(int argc, char * argv[])
     }
     const std::string     model = argv[1], input = argv[2];
     int                   threads = 2;
+    int                   rounds = 2;
     size_t                count = 20;
     std::string           precision = "fp32", json;
     std::vector<unsigned> inFlight{ 1, 3 };

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Parity of the reduced precisions with fp32 on the test splits of both shared data sets, through the whole lung
 # pipeline (Utilities/Benchmarks/PrecisionParity.cxx): mean Dice within 0.001 of fp32 and at most 0.2 % of the pixels
 # differing per image. Writes parity-<model>-<precision>.csv (per image) and prints one line per data set.

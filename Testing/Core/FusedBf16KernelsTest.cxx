@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // White-box test of the bf16 pointwise products of the fused path (Modules/Core/src/FusedKernels.h): the AVX512-BF16
 // dot products and the AMX driver (on tiles emulated in software: this checks the packing of the weights into A
 // tiles, the B tiles' stride over channel pairs, the zero padding of K and M, and the epilogue) against a reference

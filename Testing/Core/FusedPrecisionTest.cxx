@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reduced precision on the fused inference path: fp16 (AVX512-FP16) and bf16 (AVX512-BF16 dot products, and the AMX
 // driver on tiles emulated in software) against fp32, the precision option of FusedInference and Predictor, auto's
 // self-check, and CPU detection. The reduced-precision kernels run where the instructions execute: on machines

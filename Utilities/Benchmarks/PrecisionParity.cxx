@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ResCRNetPrecisionParity MODEL.rcn --split A/split.csv [--split B/split.csv ...] [--subset test]
 //                         [--precision fp16|bf16] [--threads 2] [--csv per-image.csv] [--skipPostprocessing]
 //                         [--referenceModules] [--record]

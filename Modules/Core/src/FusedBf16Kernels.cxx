@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The bf16 pointwise products of the fused inference path: AVX512-BF16 dot products, and AMX-BF16 tiles (with a
 // software emulation of the tiles that the tests run on CPUs without AMX). See FusedKernels.h.
 #include "FusedKernels.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Private to Modules/Core (included by FusedInference.cxx only): the data structures and the vector kernels of the
 // fused inference path, for every precision. Templates over the element type E of the feature maps (float, or
 // _Float16 for fp16) and the vector width VW (elements per vector); they are inlined into one function per

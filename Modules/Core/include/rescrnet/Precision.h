@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Arithmetic precision of inference, and the CPU features that decide which precisions can run.
 //
 // fp32: single precision everywhere (the reference). fp16: feature maps, depthwise and pointwise products in IEEE half

@@ -54,9 +54,11 @@ ModelPath(const std::string & requested)
 }
 
 std::shared_ptr<const Predictor>
-LoadPredictor(const std::string & model, int threads)
+LoadPredictor(const std::string & model, int threads, const std::string & precision)
 {
-  return std::make_shared<const Predictor>(Predictor::FromFile(model, threads));
+  auto predictor = std::make_shared<Predictor>(Predictor::FromFile(model, threads));
+  predictor->setPrecision(ParsePrecision(precision));
+  return predictor;
 }
 
 } // namespace rescrnet::app

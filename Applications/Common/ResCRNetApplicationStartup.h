@@ -29,9 +29,10 @@ DefaultModelPath(const char * argv0);
 std::string
 ModelPath(const std::string & requested);
 
-// A predictor for the model file `model` with `threads` threads (Predictor::FromFile).
+// A predictor for the model file `model` with `threads` threads (Predictor::FromFile) in `precision` ("fp32",
+// "bf16", "fp16" or "auto"; std::invalid_argument for an unknown name or one this CPU does not run).
 std::shared_ptr<const Predictor>
-LoadPredictor(const std::string & model, int threads);
+LoadPredictor(const std::string & model, int threads, const std::string & precision = "fp32");
 
 } // namespace rescrnet::app
 

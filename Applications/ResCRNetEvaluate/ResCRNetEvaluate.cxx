@@ -124,8 +124,8 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
   const auto pairs = splitMode ? io::ReadSplitPairs(args.GetString("split"), args.GetString("subset"))
                                : io::MatchFolderPairs(args.GetString("images"), args.GetString("masks"));
 
-  const std::string    model = app::ModelPath(args.GetString("model"));
-  auto                 predictor = app::LoadPredictor(model, static_cast<int>(args.GetInt("threads")));
+  const std::string model = app::ModelPath(args.GetString("model"));
+  auto predictor = app::LoadPredictor(model, static_cast<int>(args.GetInt("threads")), args.GetString("precision"));
   app::PipelineOptions options;
   options.skipPostprocessing = args.GetBool("skipPostprocessing");
   options.threshold = args.GetDouble("threshold");

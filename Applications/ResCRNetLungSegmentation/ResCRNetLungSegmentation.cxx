@@ -4,12 +4,13 @@
 #include "ResCRNetLungSegmentationXML.h"
 
 #include "ResCRNetApplicationStartup.h"
+#include "ResCRNetBatchSegmentation.h"
 #include "ResCRNetLungPipeline.h"
 
-#include "rescrnet/CsvTable.h"
 #include "rescrnet/Predictor.h"
 #include "rescrnet/cli/CommandLine.h"
 #include "rescrnet/cli/Progress.h"
+#include "rescrnet/io/BatchInput.h"
 #include "rescrnet/io/ImageFile.h"
 
 #include <filesystem>
@@ -44,99 +45,68 @@ PrintMetrics(const app::SegmentationMetricsValues & m)
             << m.hausdorff95MM << " mm, mean surface distance " << m.meanSurfaceDistanceMM << " mm" << std::endl;
 }
 
+// A folder or a manifest (one shard of it with --shard), through app::BatchSegmentation.
 int
-SegmentFolder(const cli::Arguments & args, cli::ReturnParameters & returned, const app::LungPipeline & pipeline)
+SegmentBatch(const cli::Arguments & args, cli::ReturnParameters & returned, const app::LungPipeline & pipeline)
 {
+  namespace io = rescrnet::io;
   const std::string input = args.GetString("inputVolume");
-  const std::string output = args.GetString("outputLabel");
-  const auto        images = rescrnet::io::ListImages(input);
-  if (images.empty())
+  const auto        paths = fs::is_directory(input) ? io::ListImages(input) : io::ReadManifest(input);
+  if (paths.empty())
     throw std::runtime_error("no readable images in folder " + input);
-  std::error_code ec;
-  fs::create_directories(output, ec);
-  if (!fs::is_directory(output))
-    throw std::runtime_error("cannot create output folder " + output);
-  std::string csvPath = args.GetString("outputCSV");
-  if (csvPath.empty())
-    csvPath = (fs::path(output) / "results.csv").string();
-  rescrnet::CheckWritableFolder(csvPath);
+  io::CheckDistinctStems(paths);
+  const io::Shard shard = io::ParseShard(args.GetString("shard"));
+  const auto      items = io::SelectShard(paths, shard);
 
-  using rescrnet::CsvTable;
-  CsvTable             csv({ "image",
-                             "label_map",
-                             "status",
-                             "total_pixels",
-                             "total_area_mm2",
-                             "right_pixels",
-                             "left_pixels",
-                             "quality_score",
-                             "quality_flags",
-                             "seconds",
-                             "message" });
-  cli::ConsoleProgress progress(images.size(), "img");
-  size_t               done = 0, failed = 0, lowQuality = 0;
-  uint64_t             totalPixels = 0;
-  double               totalArea = 0;
-  for (const auto & image : images)
-  {
-    const std::string stem = fs::path(image).stem().string();
-    const std::string labelMap = (fs::path(output) / (stem + "_lungs.nrrd")).string();
-    app::OutputFiles  files;
-    files.labelMap = labelMap;
-    if (args.IsSet("overlay"))
-      files.overlay = (fs::path(output) / (stem + "_overlay.png")).string();
-    try
-    {
-      const auto r = pipeline.Run(image, files, std::string(), [&](double f) {
-        cli::ReportProgress((static_cast<double>(done) + f) / static_cast<double>(images.size()));
-      });
-      csv.addRow({ image,
-                   labelMap,
-                   "ok",
-                   std::to_string(r.measures.totalPixels),
-                   CsvTable::number(r.measures.totalAreaMM2),
-                   std::to_string(r.measures.rightPixels),
-                   std::to_string(r.measures.leftPixels),
-                   r.quality ? CsvTable::number(r.quality->score) : std::string(),
-                   r.quality ? r.quality->flags : std::string(),
-                   CsvTable::number(r.seconds) });
-      if (r.quality && r.quality->score < qualityWarning)
-        ++lowQuality;
-      totalPixels += r.measures.totalPixels;
-      totalArea += r.measures.totalAreaMM2;
-    }
-    catch (const std::exception & e)
-    {
-      ++failed;
-      csv.addRow({ image, "", "failed", "", "", "", "", "", "", "", e.what() });
-      std::cerr << "ResCRNetLungSegmentation: " << e.what() << std::endl;
-    }
-    progress.Update(++done);
-  }
+  app::BatchOptions options;
+  options.outputFolder = args.GetString("outputLabel");
+  options.resultsCsv = args.GetString("outputCSV");
+  if (options.resultsCsv.empty() && shard.count > 1)
+    options.resultsCsv = (fs::path(options.outputFolder) /
+                          ("results-" + std::to_string(shard.index) + "-of-" + std::to_string(shard.count) + ".csv"))
+                           .string();
+  options.overlay = args.IsSet("overlay");
+  options.resume = args.GetBool("resume");
+  options.imagesInFlight = static_cast<unsigned>(args.GetInt("imagesInFlight"));
+  options.lowQuality = qualityWarning;
+  cli::ConsoleProgress progress(items.size(), "img");
+  options.finished = [&](size_t done, size_t total) {
+    progress.Update(done);
+    cli::ReportProgress(static_cast<double>(done) / static_cast<double>(std::max<size_t>(total, 1)));
+  };
+  options.failure = [](const std::string & line) { std::cerr << "ResCRNetLungSegmentation: " << line << std::endl; };
+  const auto s = app::BatchSegmentation(pipeline, options).Run(items);
   progress.Finish();
-  csv.write(csvPath);
-  std::cout << "Segmented " << (done - failed) << " of " << images.size() << " images; results in " << csvPath
-            << std::endl;
-  if (lowQuality > 0)
-    std::cout << lowQuality << " masks have a quality score below " << qualityWarning
+  std::cout << "Segmented " << s.segmented << " images";
+  if (s.resumed)
+    std::cout << " (resumed: " << s.resumed << " finished by an earlier run kept)";
+  if (shard.count > 1)
+    std::cout << " of shard " << shard.index << "/" << shard.count << " (" << items.size() << " of " << paths.size()
+              << " images)";
+  std::cout << ", " << s.failed << " failed, in " << s.seconds << " s ("
+            << static_cast<double>(s.segmented + s.failed) / std::max(s.seconds, 1e-9) << " images/s); results in "
+            << s.resultsCsv << std::endl;
+  if (s.lowQuality > 0)
+    std::cout << s.lowQuality << " masks have a quality score below " << qualityWarning
               << " (column quality_score of the results); review them first" << std::endl;
-  returned.Set("imagesProcessed", static_cast<int64_t>(done - failed));
-  returned.Set("totalLungPixels", static_cast<int64_t>(totalPixels));
-  returned.Set("totalLungAreaMM2", totalArea);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  returned.Set("imagesProcessed", static_cast<int64_t>(s.segmented + s.resumed));
+  returned.Set("totalLungPixels", static_cast<int64_t>(s.totalPixels));
+  returned.Set("totalLungAreaMM2", s.totalAreaMM2);
+  return s.failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 int
 Segment(const cli::Arguments & args, cli::ReturnParameters & returned)
 {
   const std::string       model = app::ModelPath(args.GetString("model"));
-  const app::LungPipeline pipeline(app::LoadPredictor(model, static_cast<int>(args.GetInt("threads"))), Options(args));
-  const std::string       input = args.GetString("inputVolume");
-  if (fs::is_directory(input))
+  const app::LungPipeline pipeline(
+    app::LoadPredictor(model, static_cast<int>(args.GetInt("threads")), args.GetString("precision")), Options(args));
+  const std::string input = args.GetString("inputVolume");
+  if (fs::is_directory(input) || rescrnet::io::IsManifest(input))
   {
     if (!args.GetString("outputSEG").empty())
-      throw std::runtime_error("--outputSEG needs a single DICOM image as input, not a folder");
-    return SegmentFolder(args, returned, pipeline);
+      throw std::runtime_error("--outputSEG needs a single DICOM image as input, not a folder or manifest");
+    return SegmentBatch(args, returned, pipeline);
   }
 
   app::OutputFiles files;

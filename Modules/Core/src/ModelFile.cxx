@@ -307,7 +307,11 @@ openModelFile(std::ifstream & in, const std::string & path)
   }
   catch (const InputFileError & e)
   {
-    throw ModelFileError(e.what());
+    // "cannot read the model file P: reason" as "P: cannot open model file (reason)", like the other messages here.
+    const std::string text = e.what();
+    const size_t      at = text.find(path + ": ");
+    const std::string reason = at == std::string::npos ? text : text.substr(at + path.size() + 2);
+    throw ModelFileError(path + ": cannot open model file (" + reason + ")");
   }
   in.open(path, std::ios::binary);
   if (!in)

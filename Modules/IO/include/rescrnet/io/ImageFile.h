@@ -13,6 +13,8 @@
 #include "itkImageFileReader.h"
 #include "itkImageFileWriter.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -61,9 +63,16 @@ ListImages(const std::string & folder);
 void
 CheckPNGFile(const std::string & path);
 
+// Decodes `path` completely when it is a PNG or a JPEG file, with error handlers that report instead of aborting or
+// crashing (ITK 5.2's readers abort on a corrupt PNG and crash or zero-fill on a truncated JPEG); throws
+// ImageFileError for a corrupt or truncated file or one beyond the pixel budget. Other files are left to their readers.
+void
+CheckDecodableFile(const std::string & path);
+
 // Reads `path` into a scalar image: ITK converts colour to luminance. DICOM files are read with ReadRadiograph and
 // `dicomOptions` (2-D images only; `dicomInfo`, when given, receives what was read, warnings included). PNG files
-// pass CheckPNGFile first. Throws ImageFileError (DICOM: its DicomError message).
+// pass ReadImageFileInfo (a regular file of bounded size, the pixel budget from its header: --maxPixels) and
+// CheckDecodableFile first. Throws ImageFileError (DICOM: its DicomError message).
 template <typename TImage>
 typename TImage::Pointer
 ReadImage(const std::string & path,
@@ -101,7 +110,8 @@ ReadImage(const std::string & path,
                            "-D image: DICOM radiographs are 2-D");
     }
   }
-  CheckPNGFile(path);
+  ReadImageFileInfo(path);
+  CheckDecodableFile(path);
   auto reader = itk::ImageFileReader<TImage>::New();
   reader->SetFileName(path);
   try
@@ -111,6 +121,14 @@ ReadImage(const std::string & path,
   catch (const itk::ExceptionObject & e)
   {
     throw ImageFileError("cannot read " + path + ": " + OneLine(e.GetDescription()));
+  }
+  if constexpr (std::is_floating_point_v<typename TImage::PixelType>)
+  {
+    const auto * image = reader->GetOutput();
+    const auto * begin = image->GetBufferPointer();
+    const auto * end = begin + image->GetBufferedRegion().GetNumberOfPixels();
+    if (std::find_if(begin, end, [](auto v) { return !std::isfinite(v); }) != end)
+      throw ImageFileError("cannot use " + path + ": the image holds NaN or infinite pixel values");
   }
   return reader->GetOutput();
 }

@@ -1,6 +1,7 @@
 #include "rescrnet/ModelFile.h"
 #include "rescrnet/Predictor.h"
 
+#include "ResCRNetTestData.h"
 #include "ResCRNetTestSupport.h"
 
 #include <fstream>
@@ -317,7 +318,7 @@ TEST(NetworkConfigTest, StateElementCountMatchesTheNetwork)
 TEST(ModelFileInputTest, NonRegularAndMissingFilesAreRefused)
 {
   const auto dir = rescrnet::testing::TemporaryDirectory();
-  for (const std::string p : { std::string("/dev/zero"), dir.string(), (dir / "none.rcn").string() })
+  for (const std::string & p : { std::string("/dev/zero"), dir.string(), (dir / "none.rcn").string() })
   {
     try
     {

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Side-by-side benchmark in one run, same weights and threads: the project (fast depthwise kernels), the project with
 # LibTorch's own convolutions, and PyTorch eager (Debian's python3-torch). Writes benchmark.json.
 #   bash Utilities/benchmark.sh [model.rcn]     (default: the authors' JMS weights imported from ../shared)

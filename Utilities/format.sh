@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Formats the project's C++ with clang-format (.clang-format: ITK style). --check reports files that differ.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs every Debian 12 package that ITKResCRNet's build, tests and tools need.
 # Idempotent: packages already present are skipped; `apt-get update` runs at most once per call.
 set -euo pipefail
@@ -12,7 +13,7 @@ packages=(
   libexpat1-dev libxml2-utils
   libhdf5-dev
   libgtest-dev libgmock-dev
-  nlohmann-json3-dev
+  nlohmann-json3-dev zlib1g-dev
   xvfb xauth libgl1-mesa-dri
 )
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # From a fresh Debian 12 machine to a segmented chest X-ray: installs the dependencies, builds the segmentation tool
 # and segments one radiograph with the default model, writing a label map and an overlay PNG.
 #   bash Utilities/quickstart.sh [image] [output directory]

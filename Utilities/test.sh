@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # From a fresh Debian 12 machine to a tested build: installs the dependencies, configures, builds and runs the
 # test suite (unit, integration, real-data and render tests; real-data tests skip, with the reason, without ../shared).
 # CI (.ci/run) runs exactly this script.

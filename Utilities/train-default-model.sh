@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Trains (or continues training) the project's default lung model on the train split of ../shared/data/cxr-lungs-256,
 # selecting on val. Resumable: checkpoints live in Data/Models/checkpoints/ResCRNet-lungs-default (committed between
 # sittings, so a run longer than one sitting continues where it stopped). When it finishes, the best model is

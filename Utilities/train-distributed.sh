@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Data-parallel training on one machine: starts N processes of ResCRNetTrain with the variables torchrun sets
 # (WORLD_SIZE, RANK, MASTER_ADDR, MASTER_PORT); rank 0 runs in the foreground and writes the model, history, curve and
 # checkpoints, ranks 1..N-1 run in the background with their output in LOGDIR/rank-R.log. Each step's batch

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The start-up shared by the command-line modules that run a trained model (ResCRNetLungSegmentation,
 // ResCRNetEvaluate): argv[0] for finding the default model, the allocator setting, and the model and predictor.
 #ifndef ResCRNetApplicationStartup_h

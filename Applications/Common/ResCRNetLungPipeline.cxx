@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "ResCRNetLungPipeline.h"
 
 #include "itkCXRLungSegmentationImageFilter.h"
@@ -195,9 +196,18 @@ RunPipeline(const std::shared_ptr<const Predictor> & predictor,
   segment->SetSkipPostprocessing(options.skipPostprocessing);
   segment->SetLabelLeftRight(options.leftRight);
   segment->SetGenerateProbabilityMap(!outputs.probability.empty());
-  // The filter's progress (0..1) is the pipeline's from 0.05 (image read) to 0.9 (outputs written).
-  const std::function<void()> forward = [&] { report(0.05 + 0.85 * segment->GetProgress()); };
-  auto                        observer = itk::CStyleCommand::New();
+  // The filter's progress (0..1) is the pipeline's from 0.05 (image read) to 0.9 (outputs written), in steps of at
+  // least 1% (ITK's internal filters report hundreds of small, sometimes backward, steps).
+  double                      reported = 0.05;
+  const std::function<void()> forward = [&] {
+    const double f = 0.05 + 0.85 * segment->GetProgress();
+    if (f >= reported + 0.01)
+    {
+      reported = f;
+      report(f);
+    }
+  };
+  auto observer = itk::CStyleCommand::New();
   observer->SetClientData(const_cast<std::function<void()> *>(&forward));
   observer->SetCallback([](itk::Object *, const itk::EventObject &, void * data) {
     (*static_cast<const std::function<void()> *>(data))();

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The lung segmentation of one file for the command-line modules: read it (rescrnet::io), segment it
 // (itk::CXRLungSegmentationImageFilter), measure the lungs, compare with a reference mask, and write the label map,
 // the probability map, an overlay PNG and a DICOM SEG (rescrnet::io, all atomically).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Training curves as a PNG without an X server: loss and Tanimoto against epoch, training and validation.
 #ifndef ResCRNetTrainingCurve_h
 #define ResCRNetTrainingCurve_h

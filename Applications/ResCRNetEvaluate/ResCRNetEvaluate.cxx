@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ResCRNetEvaluate --model FILE (--split CSV [--subset test] | --images DIR --masks DIR) [--outputCSV F]
 //                  [--summaryJson F] [--threads N] [--skipPostprocessing]
 // Runs the full lung pipeline on image/mask pairs and reports per-image metrics and a summary per source.
@@ -172,19 +173,19 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
                    "mean_surface_mm",
                    "seconds" });
     for (const auto & r : rows)
-      csv.AddRow({ r.pair.id,
+      csv.addRow({ r.pair.id,
                    r.pair.source,
-                   CsvTable::Number(r.m.dice),
-                   CsvTable::Number(r.m.jaccard),
-                   CsvTable::Number(r.m.precision),
-                   CsvTable::Number(r.m.recall),
-                   CsvTable::Number(r.m.f1),
-                   CsvTable::Number(r.m.pixelAccuracy),
-                   CsvTable::Number(r.m.hausdorffMM),
-                   CsvTable::Number(r.m.hausdorff95MM),
-                   CsvTable::Number(r.m.meanSurfaceDistanceMM),
-                   CsvTable::Number(r.seconds) });
-    csv.Write(args.GetString("outputCSV"));
+                   CsvTable::number(r.m.dice),
+                   CsvTable::number(r.m.jaccard),
+                   CsvTable::number(r.m.precision),
+                   CsvTable::number(r.m.recall),
+                   CsvTable::number(r.m.f1),
+                   CsvTable::number(r.m.pixelAccuracy),
+                   CsvTable::number(r.m.hausdorffMM),
+                   CsvTable::number(r.m.hausdorff95MM),
+                   CsvTable::number(r.m.meanSurfaceDistanceMM),
+                   CsvTable::number(r.seconds) });
+    csv.write(args.GetString("outputCSV"));
   }
   if (args.IsSet("summaryJson"))
     rescrnet::WriteFileAtomically(args.GetString("summaryJson"), rescrnet::DumpJson(summary, 2) + "\n");

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ResCRNetImportKeras [--config arch.json] <keras.h5> <model file>
 // Imports a Keras HDF5 Res-CR-Net model, prints the layer mapping and the network summary, and saves the project's
 // model file (atomically). Returns trainableParameters and batchNormStatistics.

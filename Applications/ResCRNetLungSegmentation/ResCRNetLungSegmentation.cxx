@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ResCRNetLungSegmentation [options] <input image or folder> <output label map or folder>
 // Segments the lungs on chest radiographs with Res-CR-Net (see the XML description for every option).
 #include "ResCRNetLungSegmentationXML.h"
@@ -84,27 +85,27 @@ SegmentFolder(const cli::Arguments & args, cli::ReturnParameters & returned, con
       const auto r = pipeline.Run(image, files, std::string(), [&](double f) {
         cli::ReportProgress((static_cast<double>(done) + f) / static_cast<double>(images.size()));
       });
-      csv.AddRow({ image,
+      csv.addRow({ image,
                    labelMap,
                    "ok",
                    std::to_string(r.measures.totalPixels),
-                   CsvTable::Number(r.measures.totalAreaMM2),
+                   CsvTable::number(r.measures.totalAreaMM2),
                    std::to_string(r.measures.rightPixels),
                    std::to_string(r.measures.leftPixels),
-                   CsvTable::Number(r.seconds) });
+                   CsvTable::number(r.seconds) });
       totalPixels += r.measures.totalPixels;
       totalArea += r.measures.totalAreaMM2;
     }
     catch (const std::exception & e)
     {
       ++failed;
-      csv.AddRow({ image, "", "failed", "", "", "", "", "", e.what() });
+      csv.addRow({ image, "", "failed", "", "", "", "", "", e.what() });
       std::cerr << "ResCRNetLungSegmentation: " << e.what() << std::endl;
     }
     progress.Update(++done);
   }
   progress.Finish();
-  csv.Write(csvPath);
+  csv.write(csvPath);
   std::cout << "Segmented " << (done - failed) << " of " << images.size() << " images; results in " << csvPath
             << std::endl;
   returned.Set("imagesProcessed", static_cast<int64_t>(done - failed));

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ResCRNetTrain [options] <output model file>
 // Trains Res-CR-Net on image/mask pairs (a split CSV or folders); a thin wrapper over itk::ResCRNetTrainer.
 #include "ResCRNetTrainXML.h"
@@ -283,7 +284,7 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
                   r.seconds);
     std::cerr << (terminal ? "\r" : "") << line << std::endl;
     // The record so far, after every epoch, so that a long run can be watched.
-    rescrnet::Trainer::WriteHistoryCsv(trainer->GetHistory(), history);
+    rescrnet::WriteTrainingHistoryCsv(trainer->GetHistory(), history);
     app::WriteTrainingCurvePNG(trainer->GetHistory(), curve);
   };
   struct Lambda : itk::Command
@@ -334,7 +335,7 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
     return EXIT_SUCCESS;
   }
   trainer->GetModelOutput()->Write(output);
-  rescrnet::Trainer::WriteHistoryCsv(trainer->GetHistory(), history);
+  rescrnet::WriteTrainingHistoryCsv(trainer->GetHistory(), history);
   app::WriteTrainingCurvePNG(trainer->GetHistory(), curve);
 
   const auto & metrics = trainer->GetModelOutput()->GetInfo().metrics;

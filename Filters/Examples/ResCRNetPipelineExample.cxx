@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Chest X-ray -> lung label map (1 = right lung, 2 = left lung) with the ResCRNet ITK filters.
 // Usage: ResCRNetPipelineExample <input image> <model file> <output mask>
 #include "itkCXRLungSegmentationImageFilter.h"

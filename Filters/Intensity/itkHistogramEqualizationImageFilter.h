@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Global histogram equalization on 256 levels, with the mapping of OpenCV's cv::equalizeHist.
 #ifndef itkHistogramEqualizationImageFilter_h
 #define itkHistogramEqualizationImageFilter_h

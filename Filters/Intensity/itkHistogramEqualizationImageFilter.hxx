@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #ifndef itkHistogramEqualizationImageFilter_hxx
 #define itkHistogramEqualizationImageFilter_hxx
 

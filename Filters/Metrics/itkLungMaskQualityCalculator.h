@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A quality estimate of a lung mask without a reference: signals from the mask and the lung probability, one score
 // and named flags.
 #ifndef itkLungMaskQualityCalculator_h

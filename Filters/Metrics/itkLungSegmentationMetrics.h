@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Overlap and surface-distance measures between a segmentation and a reference mask.
 #ifndef itkLungSegmentationMetrics_h
 #define itkLungSegmentationMetrics_h

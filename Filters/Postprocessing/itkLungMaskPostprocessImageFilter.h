@@ -1,10 +1,15 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lung probability on the network grid -> lung mask on the original image's grid.
 #ifndef itkLungMaskPostprocessImageFilter_h
 #define itkLungMaskPostprocessImageFilter_h
 
+#include "itkConnectedComponentImageFilter.h"
 #include "itkImage.h"
 #include "itkImageToImageFilter.h"
+#include "itkRelabelComponentImageFilter.h"
 #include "itkResampleImageFilter.h"
+
+#include <vector>
 
 namespace itk
 {
@@ -135,6 +140,36 @@ protected:
   GenerateData() override;
 
 private:
+  using FloatImageType = Image<float, ImageDimension>;
+  using MaskImageType = Image<unsigned char, ImageDimension>;
+  using ComponentImageType = Image<unsigned int, ImageDimension>;
+  using ConnectedType = ConnectedComponentImageFilter<MaskImageType, ComponentImageType>;
+  using RelabelType = RelabelComponentImageFilter<ComponentImageType, ComponentImageType>;
+  /** The internal filters of one update, in pipeline order (kept alive until it ends). */
+  using StageList = std::vector<ProcessObject::Pointer>;
+
+  /** Whether the reference grid is the probability image's (no resampling needed). */
+  static bool
+  IsOnOutputGrid(const ProbabilityImageType * probability, const ReferenceImageType * reference);
+
+  /** Step 1: the probability on the output grid (resampled unless it already is), thresholded. */
+  MaskImageType *
+  ThresholdOnOutputGrid(const ProbabilityImageType * probability,
+                        const ReferenceImageType *   reference,
+                        StageList &                  stages) const;
+
+  /** Step 2: the NumberOfComponents largest connected components; `relabel` counts the components found. */
+  MaskImageType *
+  KeepLargestComponents(MaskImageType * mask, StageList & stages, RelabelType *& relabel) const;
+
+  /** Step 3: holes filled (slice by slice in 3D). */
+  MaskImageType *
+  FillHoles(MaskImageType * mask, StageList & stages) const;
+
+  /** Step 5: the label (right or left lung) of each component, indexed by component label, from their centroids. */
+  static std::vector<LabelPixelType>
+  SideOfEachComponent(const ComponentImageType * components, SizeValueType count);
+
   double        m_Threshold{ 0.5 };
   SizeValueType m_NumberOfComponents{ 2 };
   bool          m_SkipComponentSelection{ false };

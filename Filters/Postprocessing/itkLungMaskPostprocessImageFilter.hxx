@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #ifndef itkLungMaskPostprocessImageFilter_hxx
 #define itkLungMaskPostprocessImageFilter_hxx
 
@@ -93,93 +94,87 @@ LungMaskPostprocessImageFilter<TProbabilityImage, TLabelImage>::ResampleProbabil
 }
 
 template <typename TProbabilityImage, typename TLabelImage>
-void
-LungMaskPostprocessImageFilter<TProbabilityImage, TLabelImage>::GenerateData()
+bool
+LungMaskPostprocessImageFilter<TProbabilityImage, TLabelImage>::IsOnOutputGrid(const ProbabilityImageType * probability,
+                                                                               const ReferenceImageType *   reference)
 {
-  using FloatImageType = Image<float, ImageDimension>;
-  using MaskImageType = Image<unsigned char, ImageDimension>;
-  using ComponentImageType = Image<unsigned int, ImageDimension>;
+  if (reference == nullptr)
+  {
+    return true;
+  }
+  const double tolerance = 1e-6 * probability->GetSpacing()[0];
+  return reference->GetLargestPossibleRegion() == probability->GetLargestPossibleRegion() &&
+         reference->GetSpacing().GetVnlVector().is_equal(probability->GetSpacing().GetVnlVector(), tolerance) &&
+         reference->GetOrigin().GetVnlVector().is_equal(probability->GetOrigin().GetVnlVector(), tolerance) &&
+         reference->GetDirection().GetVnlMatrix().is_equal(probability->GetDirection().GetVnlMatrix(), 1e-9);
+}
+
+template <typename TProbabilityImage, typename TLabelImage>
+auto
+LungMaskPostprocessImageFilter<TProbabilityImage, TLabelImage>::ThresholdOnOutputGrid(
+  const ProbabilityImageType * probability,
+  const ReferenceImageType *   reference,
+  StageList &                  stages) const -> MaskImageType *
+{
   using ProbabilityPixelType = typename ProbabilityImageType::PixelType;
-
-  typename ProbabilityImageType::Pointer probability = ProbabilityImageType::New();
-  probability->Graft(const_cast<ProbabilityImageType *>(this->GetInput()));
-  const ReferenceImageType * reference = this->GetReferenceImage();
-  const unsigned int         workUnits = this->GetNumberOfWorkUnits();
-
-  // The stages are chained first, then registered with equal weights, then run.
-  std::vector<ProcessObject *> stages;
-  const double                 threshold = m_Threshold;
-
-  // 1. Resample onto the output grid (unless it already is the probability image's grid) and threshold.
-  typename ResamplerType::Pointer resampler;
-  using ThresholdType = UnaryGeneratorImageFilter<FloatImageType, MaskImageType>;
-  auto resampledThreshold = ThresholdType::New();
-  resampledThreshold->SetFunctor([threshold](const float & p) -> unsigned char { return p > threshold ? 1 : 0; });
-  using DirectThresholdType = UnaryGeneratorImageFilter<ProbabilityImageType, MaskImageType>;
-  auto directThreshold = DirectThresholdType::New();
-  directThreshold->SetFunctor([threshold](const ProbabilityPixelType & p) -> unsigned char {
-    return static_cast<double>(p) > threshold ? 1 : 0;
-  });
-  MaskImageType * mask = nullptr;
-
-  const auto sameGrid = [&]() {
-    if (reference == nullptr)
-    {
-      return true;
-    }
-    const double tolerance = 1e-6 * probability->GetSpacing()[0];
-    return reference->GetLargestPossibleRegion() == probability->GetLargestPossibleRegion() &&
-           reference->GetSpacing().GetVnlVector().is_equal(probability->GetSpacing().GetVnlVector(), tolerance) &&
-           reference->GetOrigin().GetVnlVector().is_equal(probability->GetOrigin().GetVnlVector(), tolerance) &&
-           reference->GetDirection().GetVnlMatrix().is_equal(probability->GetDirection().GetVnlMatrix(), 1e-9);
-  };
-  if (sameGrid())
+  const double threshold = m_Threshold;
+  if (IsOnOutputGrid(probability, reference))
   {
-    directThreshold->SetInput(probability);
-    directThreshold->SetNumberOfWorkUnits(workUnits);
-    stages.push_back(directThreshold);
-    mask = directThreshold->GetOutput();
-  }
-  else
-  {
-    resampler = MakeResampler(probability, reference);
-    resampler->SetNumberOfWorkUnits(workUnits);
-    resampledThreshold->SetInput(resampler->GetOutput());
-    resampledThreshold->SetNumberOfWorkUnits(workUnits);
-    stages.push_back(resampler);
-    stages.push_back(resampledThreshold);
-    mask = resampledThreshold->GetOutput();
-  }
-
-  // 2. Keep the largest components.
-  using ConnectedType = ConnectedComponentImageFilter<MaskImageType, ComponentImageType>;
-  using RelabelType = RelabelComponentImageFilter<ComponentImageType, ComponentImageType>;
-  using KeepType = UnaryGeneratorImageFilter<ComponentImageType, MaskImageType>;
-  auto connected = ConnectedType::New();
-  auto relabel = RelabelType::New();
-  auto keep = KeepType::New();
-  if (!m_SkipComponentSelection)
-  {
-    connected->SetInput(mask);
-    connected->SetFullyConnected(m_FullyConnected);
-    connected->SetBackgroundValue(0);
-    connected->SetNumberOfWorkUnits(workUnits);
-    relabel->SetInput(connected->GetOutput());
-    relabel->SortByObjectSizeOn();
-    relabel->SetNumberOfWorkUnits(workUnits);
-    const SizeValueType kept = m_NumberOfComponents;
-    keep->SetInput(relabel->GetOutput());
-    keep->SetFunctor([kept](const unsigned int & label) -> unsigned char {
-      return label != 0 && (kept == 0 || label <= kept) ? 1 : 0;
+    auto direct = UnaryGeneratorImageFilter<ProbabilityImageType, MaskImageType>::New();
+    direct->SetFunctor([threshold](const ProbabilityPixelType & p) -> unsigned char {
+      return static_cast<double>(p) > threshold ? 1 : 0;
     });
-    keep->SetNumberOfWorkUnits(workUnits);
-    stages.push_back(connected);
-    stages.push_back(relabel);
-    stages.push_back(keep);
-    mask = keep->GetOutput();
+    direct->SetInput(probability);
+    direct->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
+    stages.push_back(direct.GetPointer());
+    return direct->GetOutput();
   }
+  auto resampler = MakeResampler(probability, reference);
+  resampler->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
+  auto resampled = UnaryGeneratorImageFilter<FloatImageType, MaskImageType>::New();
+  resampled->SetFunctor([threshold](const float & p) -> unsigned char { return p > threshold ? 1 : 0; });
+  resampled->SetInput(resampler->GetOutput());
+  resampled->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
+  stages.push_back(resampler.GetPointer());
+  stages.push_back(resampled.GetPointer());
+  return resampled->GetOutput();
+}
 
-  // 3. Fill holes. In 3D, within each slice: every pixel of a single slice lies on the volume's border, where
+template <typename TProbabilityImage, typename TLabelImage>
+auto
+LungMaskPostprocessImageFilter<TProbabilityImage, TLabelImage>::KeepLargestComponents(MaskImageType * mask,
+                                                                                      StageList &     stages,
+                                                                                      RelabelType *&  relabel) const
+  -> MaskImageType *
+{
+  auto connected = ConnectedType::New();
+  connected->SetInput(mask);
+  connected->SetFullyConnected(m_FullyConnected);
+  connected->SetBackgroundValue(0);
+  connected->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
+  auto sorted = RelabelType::New();
+  sorted->SetInput(connected->GetOutput());
+  sorted->SortByObjectSizeOn();
+  sorted->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
+  const SizeValueType kept = m_NumberOfComponents;
+  auto                keep = UnaryGeneratorImageFilter<ComponentImageType, MaskImageType>::New();
+  keep->SetInput(sorted->GetOutput());
+  keep->SetFunctor(
+    [kept](const unsigned int & label) -> unsigned char { return label != 0 && (kept == 0 || label <= kept) ? 1 : 0; });
+  keep->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
+  stages.push_back(connected.GetPointer());
+  stages.push_back(sorted.GetPointer());
+  stages.push_back(keep.GetPointer());
+  relabel = sorted.GetPointer();
+  return keep->GetOutput();
+}
+
+template <typename TProbabilityImage, typename TLabelImage>
+auto
+LungMaskPostprocessImageFilter<TProbabilityImage, TLabelImage>::FillHoles(MaskImageType * mask,
+                                                                          StageList & stages) const -> MaskImageType *
+{
+  // In 3D, within each slice: every pixel of a single slice lies on the volume's border, where
   // BinaryFillholeImageFilter never fills.
   typename ImageToImageFilter<MaskImageType, MaskImageType>::Pointer fill;
   if constexpr (ImageDimension == 3)
@@ -200,70 +195,19 @@ LungMaskPostprocessImageFilter<TProbabilityImage, TLabelImage>::GenerateData()
     fillHoles->SetFullyConnected(m_FullyConnected);
     fill = fillHoles;
   }
-  if (!m_SkipHoleFilling)
-  {
-    fill->SetInput(mask);
-    fill->SetNumberOfWorkUnits(workUnits);
-    stages.push_back(fill);
-    mask = fill->GetOutput();
-  }
+  fill->SetInput(mask);
+  fill->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
+  stages.push_back(fill.GetPointer());
+  return fill->GetOutput();
+}
 
-  // 4. Output labels.
-  auto sides = ConnectedType::New();
-  if (m_LabelLeftRight)
-  {
-    sides->SetInput(mask);
-    sides->SetFullyConnected(m_FullyConnected);
-    sides->SetBackgroundValue(0);
-    sides->SetNumberOfWorkUnits(workUnits);
-    stages.push_back(sides);
-  }
-  using OutputMapperType = UnaryGeneratorImageFilter<ComponentImageType, LabelImageType>;
-  using OutputCastType = UnaryGeneratorImageFilter<MaskImageType, LabelImageType>;
-  auto outputMapper = OutputMapperType::New();
-  auto outputCast = OutputCastType::New();
-  if (m_LabelLeftRight)
-  {
-    stages.push_back(outputMapper);
-  }
-  else
-  {
-    stages.push_back(outputCast);
-  }
-
-  auto progress = ProgressAccumulator::New();
-  progress->SetMiniPipelineFilter(this);
-  for (ProcessObject * stage : stages)
-  {
-    progress->RegisterInternalFilter(stage, 1.0f / static_cast<float>(stages.size()));
-  }
-
-  if (!m_SkipComponentSelection)
-  {
-    relabel->Update();
-    m_NumberOfDetectedComponents = relabel->GetOriginalNumberOfObjects();
-  }
-  else
-  {
-    m_NumberOfDetectedComponents = 0;
-  }
-
-  if (!m_LabelLeftRight)
-  {
-    outputCast->SetInput(mask);
-    outputCast->SetFunctor([](const unsigned char & v) { return static_cast<LabelPixelType>(v); });
-    outputCast->SetNumberOfWorkUnits(workUnits);
-    outputCast->GraftOutput(this->GetOutput());
-    outputCast->Update();
-    this->GraftOutput(outputCast->GetOutput());
-    this->UpdateProgress(1.0f); // some internal filters stop short of 1
-    return;
-  }
-
-  // Centroid (continuous index) and size of every component of the final mask.
-  sides->Update();
-  const ComponentImageType *                           components = sides->GetOutput();
-  const SizeValueType                                  count = sides->GetObjectCount();
+template <typename TProbabilityImage, typename TLabelImage>
+auto
+LungMaskPostprocessImageFilter<TProbabilityImage, TLabelImage>::SideOfEachComponent(
+  const ComponentImageType * components,
+  SizeValueType              count) -> std::vector<LabelPixelType>
+{
+  // Centroid (continuous index) and size of every component.
   std::vector<ContinuousIndex<double, ImageDimension>> centroids(count + 1);
   std::vector<SizeValueType>                           sizes(count + 1, 0);
   for (auto & c : centroids)
@@ -328,8 +272,79 @@ LungMaskPostprocessImageFilter<TProbabilityImage, TLabelImage>::GenerateData()
     // LPS: +x points to the patient's left, so the patient's right lung has the smaller x.
     side[label] = static_cast<LabelPixelType>(physicalX[label] < split ? RightLungLabel : LeftLungLabel);
   }
+  return side;
+}
 
-  outputMapper->SetInput(components);
+template <typename TProbabilityImage, typename TLabelImage>
+void
+LungMaskPostprocessImageFilter<TProbabilityImage, TLabelImage>::GenerateData()
+{
+  typename ProbabilityImageType::Pointer probability = ProbabilityImageType::New();
+  probability->Graft(const_cast<ProbabilityImageType *>(this->GetInput()));
+  const unsigned int workUnits = this->GetNumberOfWorkUnits();
+
+  // The stages are chained first, then registered with equal weights, then run.
+  StageList       stages;
+  RelabelType *   relabel = nullptr;
+  MaskImageType * mask = this->ThresholdOnOutputGrid(probability, this->GetReferenceImage(), stages); // 1.
+  if (!m_SkipComponentSelection)
+  {
+    mask = this->KeepLargestComponents(mask, stages, relabel); // 2.
+  }
+  if (!m_SkipHoleFilling)
+  {
+    mask = this->FillHoles(mask, stages); // 3.
+  }
+  // 4. Output labels: the mask itself, or each component labelled by its side.
+  auto sides = ConnectedType::New();
+  auto outputMapper = UnaryGeneratorImageFilter<ComponentImageType, LabelImageType>::New();
+  auto outputCast = UnaryGeneratorImageFilter<MaskImageType, LabelImageType>::New();
+  if (m_LabelLeftRight)
+  {
+    sides->SetInput(mask);
+    sides->SetFullyConnected(m_FullyConnected);
+    sides->SetBackgroundValue(0);
+    sides->SetNumberOfWorkUnits(workUnits);
+    stages.push_back(sides.GetPointer());
+    stages.push_back(outputMapper.GetPointer());
+  }
+  else
+  {
+    stages.push_back(outputCast.GetPointer());
+  }
+
+  auto progress = ProgressAccumulator::New();
+  progress->SetMiniPipelineFilter(this);
+  for (const auto & stage : stages)
+  {
+    progress->RegisterInternalFilter(stage, 1.0f / static_cast<float>(stages.size()));
+  }
+
+  if (relabel != nullptr)
+  {
+    relabel->Update();
+    m_NumberOfDetectedComponents = relabel->GetOriginalNumberOfObjects();
+  }
+  else
+  {
+    m_NumberOfDetectedComponents = 0;
+  }
+
+  if (!m_LabelLeftRight)
+  {
+    outputCast->SetInput(mask);
+    outputCast->SetFunctor([](const unsigned char & v) { return static_cast<LabelPixelType>(v); });
+    outputCast->SetNumberOfWorkUnits(workUnits);
+    outputCast->GraftOutput(this->GetOutput());
+    outputCast->Update();
+    this->GraftOutput(outputCast->GetOutput());
+    this->UpdateProgress(1.0f); // some internal filters stop short of 1
+    return;
+  }
+
+  sides->Update();
+  const std::vector<LabelPixelType> side = SideOfEachComponent(sides->GetOutput(), sides->GetObjectCount());
+  outputMapper->SetInput(sides->GetOutput());
   outputMapper->SetFunctor(
     [side](const unsigned int & label) { return label < side.size() ? side[label] : static_cast<LabelPixelType>(0); });
   outputMapper->SetNumberOfWorkUnits(workUnits);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Grey value of a chest X-ray pixel: scalars as they are, colour pixels as Rec. 601 luma.
 #ifndef itkCXRGrayValue_h
 #define itkCXRGrayValue_h

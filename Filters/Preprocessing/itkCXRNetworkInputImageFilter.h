@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The network's input from a chest X-ray: CXRPreprocessImageFilter then HistogramEqualizationImageFilter, as one
 // filter (the first stages of CXRLungSegmentationImageFilter, and the trainer's preprocessing).
 #ifndef itkCXRNetworkInputImageFilter_h

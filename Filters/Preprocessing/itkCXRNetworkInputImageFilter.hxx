@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #ifndef itkCXRNetworkInputImageFilter_hxx
 #define itkCXRNetworkInputImageFilter_hxx
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Chest X-ray preprocessing for Res-CR-Net: grey value, min-max to [0, 255], bilinear resize to the network grid.
 #ifndef itkCXRPreprocessImageFilter_h
 #define itkCXRPreprocessImageFilter_h

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Chest X-ray -> lung label map with Res-CR-Net, as one ITK filter: preprocess, equalize, segment, post-process.
 #ifndef itkCXRLungSegmentationImageFilter_h
 #define itkCXRLungSegmentationImageFilter_h

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #ifndef itkCXRLungSegmentationImageFilter_hxx
 #define itkCXRLungSegmentationImageFilter_hxx
 

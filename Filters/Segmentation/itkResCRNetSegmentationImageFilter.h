@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs a Res-CR-Net (rescrnet::Predictor, LibTorch) on an image and returns per-class probabilities on its grid.
 #ifndef itkResCRNetSegmentationImageFilter_h
 #define itkResCRNetSegmentationImageFilter_h

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #ifndef itkResCRNetSegmentationImageFilter_hxx
 #define itkResCRNetSegmentationImageFilter_hxx
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A Res-CR-Net model (network + self-describing header) as an ITK data object, the output of ResCRNetTrainer.
 #ifndef itkResCRNetModelObject_h
 #define itkResCRNetModelObject_h

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Training of Res-CR-Net as an ITK process object: image/label pairs in, the trained model out as a data object.
 #ifndef itkResCRNetTrainer_h
 #define itkResCRNetTrainer_h

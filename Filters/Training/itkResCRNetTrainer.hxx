@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #ifndef itkResCRNetTrainer_hxx
 #define itkResCRNetTrainer_hxx
 
@@ -393,7 +394,7 @@ template <typename TImage, typename TLabelImage>
 void
 ResCRNetTrainer<TImage, TLabelImage>::WriteHistory(const std::string & fileName) const
 {
-  rescrnet::Trainer::WriteHistoryCsv(m_History, fileName);
+  rescrnet::WriteTrainingHistoryCsv(m_History, fileName);
 }
 
 template <typename TImage, typename TLabelImage>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # rescrnet_add_cli(NAME <name> SOURCES <source>... XML <description.xml> [LIBRARIES <library>...] [NO_INSTALL])
 #
 # Builds the Slicer-compatible command-line module <name> (no '.' allowed: Slicer only runs file names without one)

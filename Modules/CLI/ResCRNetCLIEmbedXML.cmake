@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Script mode (cmake -P), run by rescrnet_add_cli() at build time: embeds XML_FILE into HEADER via TEMPLATE.
 # Inputs: NAME, XML_FILE, HEADER, TEMPLATE, PROJECT_VERSION.
 cmake_minimum_required(VERSION 3.18) # new policies in script mode: "@VAR@" in arguments stays literal (CMP0053)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Slicer contract, checked on every module built with rescrnet_add_cli(): --xml prints the embedded description
 // first and alone (well-formed, parseable, following the project rules), --help lists every flag, --version prints
 // the project version, and a bad option is one line on stderr with a non-zero exit code.

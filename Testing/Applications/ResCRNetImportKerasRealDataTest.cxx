@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ResCRNetImportKeras on the authors' lung model (weights-only with its JSON, and the full _all.h5): a loadable
 // model file, the 58,309 trainable parameters in the summary and in the return parameters.
 #include "rescrnet/ModelFile.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ResCRNetImportKeras on bad input: a non-zero exit code, one line on stderr naming the tool, no output file left.
 #include "RunProgram.h"
 

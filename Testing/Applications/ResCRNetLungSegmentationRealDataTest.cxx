@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ResCRNetLungSegmentation with the project's committed default model on a radiograph of the `test` split of
 // ../shared/data/cxr-lungs-256 (never used for training or model selection), against its reference mask: the Dice
 // must be that of a working model, not merely a number in [0, 1]. Skipped when the shared data is absent.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs the built segmentation, evaluation and training modules on small synthetic data: outputs, geometry, return
 // parameters and the handling of bad input.
 #include "ResCRNetTestData.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every Applications/*/*.xml in the repository (globbed at configure time) follows the project's rules: Slicer's own
 // parser accepts it (CheckSlicerRules), it parses (structural rules: one-letter flags, identifier longflags, no flag
 // with an index, booleans default false, ...),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The example module, built with rescrnet_add_cli() and run as Slicer runs it: --xml, --help, --version, a run with
 // --returnparameterfile and progress tags, and the error paths.
 #include "rescrnet/cli/CommandLine.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The argument parser, --help, the return-parameter file and Run(), against the example module's description.
 #include "rescrnet/cli/CommandLine.h"
 

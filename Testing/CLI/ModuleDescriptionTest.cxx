@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The XML description parser: the parameter table it builds and the rules it enforces.
 #include "rescrnet/cli/ModuleDescription.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Slicer progress tags from a real ITK filter and from plain stages, and the console progress line.
 #include "rescrnet/cli/FilterWatcher.h"
 #include "rescrnet/cli/Progress.h"

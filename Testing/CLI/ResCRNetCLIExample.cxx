@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A command-line module for the tests of Modules/CLI: copies a text file and returns what it was given.
 #include "ResCRNetCLIExampleXML.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs a built executable with its stdout and stderr captured separately (no shell, so no quoting), for the tests
 // of command-line modules. Header-only; POSIX.
 #ifndef RunProgram_h

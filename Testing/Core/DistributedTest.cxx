@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Data-parallel training: the split form of the loss, the rank slices, the configuration from the environment, and
 // two processes on loopback against one process with the combined batch. The processes are this test executable
 // itself, started again with RESCRNET_DISTRIBUTED_TEST_WORKER set: a static initialiser then runs the worker and

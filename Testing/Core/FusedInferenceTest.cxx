@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fused inference path (batch norm folded, depthwise + pointwise fused, padded planes) against the LibTorch
 // modules it replaces, on every instruction set this CPU has, odd sizes, other configurations and weight updates.
 #include "rescrnet/DepthwiseConv.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/ModelFile.h"
 #include "rescrnet/Predictor.h"
 
@@ -330,4 +331,12 @@ TEST(ModelFileInputTest, NonRegularAndMissingFilesAreRefused)
       EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
     }
   }
+}
+
+TEST(Crc32, IsTheStandardCrc32AndContinues)
+{
+  const std::string text = "123456789";
+  EXPECT_EQ(Crc32(text.data(), text.size()), 0xCBF43926u); // the CRC-32 check value
+  EXPECT_EQ(Crc32(text.data() + 4, 5, Crc32(text.data(), 4)), 0xCBF43926u);
+  EXPECT_EQ(Crc32(nullptr, 0), 0u);
 }

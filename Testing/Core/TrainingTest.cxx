@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/Augmentation.h"
 #include "rescrnet/Losses.h"
 #include "rescrnet/Trainer.h"

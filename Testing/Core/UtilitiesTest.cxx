@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The file and text utilities: atomic writing, RFC 4180 CSV, one-line messages.
 #include "rescrnet/AtomicFile.h"
 #include "rescrnet/CsvTable.h"
@@ -47,14 +48,14 @@ TEST(AtomicFile, ReplacesTheTargetOnlyOnCommit)
   {
     rescrnet::AtomicFile file(target.string());
     // Hidden, in the target's folder, ending like the target (writers choose the format by extension).
-    const std::filesystem::path temporary(file.TemporaryPath());
+    const std::filesystem::path temporary(file.temporaryPath());
     EXPECT_EQ(temporary.parent_path(), dir);
     EXPECT_EQ(temporary.filename().string().rfind(".tmp-", 0), 0u) << temporary;
     EXPECT_NE(temporary.filename().string().find("report.nii.gz"), std::string::npos) << temporary;
     EXPECT_EQ(temporary.string().substr(temporary.string().size() - 7), ".nii.gz");
-    file.Write("new");
+    file.write("new");
     EXPECT_EQ(ReadAll(target), "old"); // not yet
-    file.Commit();
+    file.commit();
   }
   EXPECT_EQ(ReadAll(target), "new");
   EXPECT_EQ(Entries(dir), std::vector<std::string>{ "report.nii.gz" });
@@ -66,7 +67,7 @@ TEST(AtomicFile, LeavesNothingBehindWhenNotCommitted)
   std::ofstream(dir / "keep.csv") << "old";
   {
     rescrnet::AtomicFile file((dir / "keep.csv").string());
-    file.Write("half written");
+    file.write("half written");
     // An error here (an exception, a failed writer) destroys the file object without a commit.
   }
   EXPECT_EQ(ReadAll(dir / "keep.csv"), "old");
@@ -74,7 +75,7 @@ TEST(AtomicFile, LeavesNothingBehindWhenNotCommitted)
 
   // A commit without content (the writer never created the temporary file) fails and leaves nothing.
   rescrnet::AtomicFile empty((dir / "never.png").string());
-  EXPECT_THROW(empty.Commit(), rescrnet::AtomicFileError);
+  EXPECT_THROW(empty.commit(), rescrnet::AtomicFileError);
   EXPECT_EQ(Entries(dir), std::vector<std::string>{ "keep.csv" });
 }
 
@@ -103,8 +104,8 @@ TEST(AtomicFile, RefusesMissingOrUnwritableFolders)
   if (std::filesystem::exists("/dev/full"))
   {
     rescrnet::AtomicFile file((dir / "x.txt").string());
-    std::filesystem::create_symlink("/dev/full", file.TemporaryPath());
-    EXPECT_THROW(file.Write(std::string(1 << 16, 'x')), rescrnet::AtomicFileError);
+    std::filesystem::create_symlink("/dev/full", file.temporaryPath());
+    EXPECT_THROW(file.write(std::string(1 << 16, 'x')), rescrnet::AtomicFileError);
   }
   EXPECT_FALSE(std::filesystem::exists(dir / "x.txt"));
 }
@@ -112,25 +113,25 @@ TEST(AtomicFile, RefusesMissingOrUnwritableFolders)
 TEST(CsvTable, QuotesAsRfc4180AndReadsBack)
 {
   rescrnet::CsvTable table({ "image", "status", "message" });
-  table.AddRow({ "a,b.png", "ok", "" });
-  table.AddRow({ "plain.png", "failed", "cannot read \"x\": bad\nsecond line" });
-  table.AddRow({ "short.png" }); // padded
-  EXPECT_EQ(table.Text(),
+  table.addRow({ "a,b.png", "ok", "" });
+  table.addRow({ "plain.png", "failed", "cannot read \"x\": bad\nsecond line" });
+  table.addRow({ "short.png" }); // padded
+  EXPECT_EQ(table.text(),
             "image,status,message\n"
             "\"a,b.png\",ok,\n"
             "plain.png,failed,\"cannot read \"\"x\"\": bad\nsecond line\"\n"
             "short.png,,\n");
-  EXPECT_THROW(table.AddRow({ "1", "2", "3", "4" }), std::invalid_argument);
+  EXPECT_THROW(table.addRow({ "1", "2", "3", "4" }), std::invalid_argument);
 
-  std::istringstream in(table.Text());
+  std::istringstream in(table.text());
   const auto         records = rescrnet::ReadCsvRecords(in);
   ASSERT_EQ(records.size(), 4u);
   EXPECT_EQ(records[1], (std::vector<std::string>{ "a,b.png", "ok", "" }));
   EXPECT_EQ(records[2], (std::vector<std::string>{ "plain.png", "failed", "cannot read \"x\": bad\nsecond line" }));
   EXPECT_EQ(records[3], (std::vector<std::string>{ "short.png", "", "" }));
 
-  EXPECT_EQ(rescrnet::CsvTable::Number(0.96704321), "0.967043");
-  EXPECT_EQ(rescrnet::CsvTable::Number(3.0), "3");
+  EXPECT_EQ(rescrnet::CsvTable::number(0.96704321), "0.967043");
+  EXPECT_EQ(rescrnet::CsvTable::number(3.0), "3");
 }
 
 TEST(CsvTable, ReaderTakesCrlfAndBlankLinesAndRefusesUnterminatedQuotes)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CXRLungSegmentationImageFilter against the four filters chained by hand (bit for bit), its options, outputs,
 // progress and errors, with a tiny random network on a synthetic radiograph.
 #include "itkCXRLungSegmentationImageFilter.h"

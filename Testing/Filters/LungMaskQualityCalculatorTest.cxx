@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The reference-free quality estimate of a lung mask on synthetic phantoms with known signal values.
 #include "itkLungMaskQualityCalculator.h"
 

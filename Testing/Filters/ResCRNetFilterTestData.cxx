@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test data for the pipeline example's CTest tests.
 //   ResCRNetFilterTestData make <directory>          writes tiny.rcn (a small random network, 48 x 40 grid) and
 //                                                    cxr.png (a synthetic 64 x 56 "radiograph")

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Real-data tests of the filters against the reference fixtures in the shared data (skipped when it is absent):
 // preprocessing + equalization must reproduce the OpenCV pipeline's 8-bit network input, the post-processing of the
 // reference softmax must give the reference lung pixel counts and Dice, and the composite filter with the default

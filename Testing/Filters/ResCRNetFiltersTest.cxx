@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Unit tests of the ITK filters that need no network: preprocessing, equalization, post-processing, metrics.
 #include "itkCXRPreprocessImageFilter.h"
 #include "itkHistogramEqualizationImageFilter.h"

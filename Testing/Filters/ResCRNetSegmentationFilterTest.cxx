@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Unit tests of ResCRNetSegmentationImageFilter with a tiny randomly initialised network saved to a temporary file.
 #include "itkResCRNetSegmentationImageFilter.h"
 

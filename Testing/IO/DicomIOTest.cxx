@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The DICOM reader and SEG writer on small radiographs built in memory: modality and VOI transformations,
 // MONOCHROME1, spacing, refusals, files without a Part-10 header, and a SEG round trip.
 #include "ResCRNetTestSupport.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The DICOM reader and SEG writer on the real radiographs in ../shared/dicom (see its README for what each file
 // exercises): polarity and orientation of every chest radiograph, the documented handling of the other files, and
 // SEG files that pass dciodvfy and read back with DCMTK. Skipped, with the reason, when ../shared is absent.

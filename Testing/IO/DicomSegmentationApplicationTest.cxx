@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ResCRNetLungSegmentation on DICOM input with --outputSEG: a synthetic MONOCHROME1 radiograph (always), and a real
 // chest CR from ../shared/dicom (skipped when absent); the SEG matches the label map and references the source.
 #include "ResCRNetTestData.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // rescrnet::io's image files and datasets: reading any format with the PNG guard, the radiograph checks, atomic
 // writing, listing folders, split files with quoted cells.
 #include "rescrnet/io/Dataset.h"

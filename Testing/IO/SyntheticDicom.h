@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small DICOM radiographs built in memory with DCMTK for the IO tests: a phantom (two dark lungs in a bright body)
 // with the attributes each test needs. Header-only.
 #ifndef SyntheticDicom_h

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Script mode (cmake -P), run by CTest: builds the Debian package of the build tree with cpack, lists its contents
 # and checks them and the runtime dependencies its control file declares.
 foreach(var BUILD_DIR WORK_DIR CPACK CLI_DIR DATA_DIR)

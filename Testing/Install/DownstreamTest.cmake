@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Script mode (cmake -P), run by CTest: installs the build tree into PREFIX, then configures, builds and runs the
 # downstream project SOURCE_DIR against it, and runs the installed Slicer module with its installed default model.
 foreach(var BUILD_DIR PREFIX WORK_DIR SOURCE_DIR GENERATOR TEST_DATA CLI_DIR)

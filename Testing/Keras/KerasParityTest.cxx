@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Parity of the LibTorch port with the authors' Keras weights: the fixtures in ../shared/models/cxr-net/reference
 // were computed by an independent implementation of the same graph.
 #include "rescrnet/KerasImport.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Synthetic data and tiny networks shared by the tests: LibTorch and ResCRNetCore only (no ITK), so that the Core
 // tests can use them. Built as the ResCRNetTestData library (Testing/CMakeLists.txt).
 #ifndef ResCRNetTestData_h

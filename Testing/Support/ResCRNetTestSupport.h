@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test helpers: locating the shared data (../shared beside the checkout, or $ITKRESCRNET_SHARED) and reporting
 // SKIPPED, with the reason, when it is absent.
 #ifndef ResCRNetTestSupport_h

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // VTK rendering through X (Xvfb in the test script): skipped with the reason when no display is available.
 #include "rescrnet/OverlayRenderer.h"
 

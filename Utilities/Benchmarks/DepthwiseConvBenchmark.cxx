@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Micro-benchmark of rescrnet::DepthwiseConv2d against LibTorch's grouped convolution, and of the lung network with
 // the fast path on and off. Usage: DepthwiseConvBenchmark [threads=2] [repetitions=3]
 // Times are the best of the repetitions (after a warm-up run), which is the figure least disturbed by other load.

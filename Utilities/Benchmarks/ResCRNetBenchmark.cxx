@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ResCRNetBenchmark MODEL.rcn [--threads-list 1,2] [--width 340 --height 300] [--train-width 128 --train-height 128]
 //                   [--batch 8] [--repeats 3] [--json out.json] [--pytorch path/to/pytorch_eager.py]
 // Measures, in one run and with the same weights: project inference (ms per image at batch 1 and 8, per thread

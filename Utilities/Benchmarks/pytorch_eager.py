@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The same Res-CR-Net in PyTorch eager (Debian's python3-torch), for side-by-side benchmarks with the project.
 
 Loads the weights of a project model file (.rcn: magic, version, JSON header, float32 tensors) into an nn.Module

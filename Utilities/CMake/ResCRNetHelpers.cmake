@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers shared by the project's CMake files.
 
 # -Wall -Wextra on the project's own targets (third-party headers are included as SYSTEM).
@@ -15,7 +16,8 @@ macro(rescrnet_make_directory_includes_system)
   include_directories(SYSTEM ${_rescrnet_dirs})
 endmacro()
 
-# Fails the configure step when the Core library links anything but LibTorch (and the C/C++ runtime).
+# Fails the configure step when the Core library links ITK, VTK, DCMTK, HDF5 or GDCM: Core links LibTorch, OpenMP (as
+# LibTorch does), zlib (already in LibTorch's process), the header-only nlohmann_json and ResCRNet::Utilities.
 function(rescrnet_check_core_dependencies target)
   get_target_property(_libs ${target} LINK_LIBRARIES)
   foreach(_lib IN LISTS _libs)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Installation as a CMake package: the libraries with exported targets (ResCRNet::Utilities, ResCRNet::Core,
 # ResCRNet::Keras, ResCRNet::IO, ResCRNet::Visualization, ResCRNet::CLI, ResCRNet::Filters), their headers,
 # ITKResCRNetConfig.cmake and its version file. A downstream project needs only

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A Debian package of the installation (cpack -G DEB in the build folder): the tools (also as Slicer modules), the
 # default model, the libraries, headers and CMake package. dpkg-shlibdeps reads the executables and declares their
 # runtime dependencies (LibTorch, ITK, DCMTK, VTK, ...) in the control file; building against the package needs

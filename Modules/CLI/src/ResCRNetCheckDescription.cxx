@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ResCRNetCheckDescription <description.xml>...
 // Checks Slicer command-line module descriptions at build time: the rules of Slicer's own parser (a module that
 // breaks one silently disappears from Slicer), the structural rules the project's parser relies on and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The rules of 3D Slicer's own description parser (SlicerExecutionModel, ModuleDescriptionParser/
 // ModuleDescriptionParser.cxx), restated. Slicer drops a module whose --xml output breaks any of them, without telling
 // the user, so the project checks them at build time and again whenever it parses a description.

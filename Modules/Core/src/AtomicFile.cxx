@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/AtomicFile.h"
 
 #include <atomic>
@@ -139,7 +140,7 @@ AtomicFile::~AtomicFile()
 }
 
 void
-AtomicFile::Write(const std::string & bytes)
+AtomicFile::write(const std::string & bytes)
 {
   std::FILE * out = std::fopen(m_TemporaryPath.c_str(), "wb");
   if (!out)
@@ -156,7 +157,7 @@ AtomicFile::Write(const std::string & bytes)
 }
 
 void
-AtomicFile::Commit()
+AtomicFile::commit()
 {
   if (m_Committed)
     return;
@@ -178,8 +179,8 @@ void
 WriteFileAtomically(const std::string & path, const std::string & bytes)
 {
   AtomicFile file(path);
-  file.Write(bytes);
-  file.Commit();
+  file.write(bytes);
+  file.commit();
 }
 
 } // namespace rescrnet

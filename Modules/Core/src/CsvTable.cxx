@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/CsvTable.h"
 
 #include "rescrnet/AtomicFile.h"
@@ -13,7 +14,7 @@ CsvTable::CsvTable(std::vector<std::string> header)
 {}
 
 CsvTable &
-CsvTable::AddRow(std::vector<std::string> cells)
+CsvTable::addRow(std::vector<std::string> cells)
 {
   if (cells.size() > m_Header.size())
     throw std::invalid_argument("CSV record of " + std::to_string(cells.size()) + " cells for " +
@@ -24,7 +25,7 @@ CsvTable::AddRow(std::vector<std::string> cells)
 }
 
 std::string
-CsvTable::Quote(const std::string & cell)
+CsvTable::quote(const std::string & cell)
 {
   if (cell.find_first_of(",\"\r\n") == std::string::npos)
     return cell;
@@ -39,7 +40,7 @@ CsvTable::Quote(const std::string & cell)
 }
 
 std::string
-CsvTable::Number(double value, int precision)
+CsvTable::number(double value, int precision)
 {
   std::ostringstream s;
   s.imbue(std::locale::classic());
@@ -49,12 +50,12 @@ CsvTable::Number(double value, int precision)
 }
 
 std::string
-CsvTable::Text() const
+CsvTable::text() const
 {
   std::string out;
   const auto  record = [&out](const std::vector<std::string> & cells) {
     for (size_t i = 0; i < cells.size(); ++i)
-      out += (i ? "," : "") + Quote(cells[i]);
+      out += (i ? "," : "") + quote(cells[i]);
     out += '\n';
   };
   record(m_Header);
@@ -64,9 +65,9 @@ CsvTable::Text() const
 }
 
 void
-CsvTable::Write(const std::string & path) const
+CsvTable::write(const std::string & path) const
 {
-  WriteFileAtomically(path, Text());
+  WriteFileAtomically(path, text());
 }
 
 std::vector<std::vector<std::string>>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/Distributed.h"
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>

@@ -1,10 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/ModelFile.h"
 
 #include "rescrnet/AtomicFile.h"
 #include "rescrnet/InputFile.h"
 
+#include <zlib.h>
+
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -173,26 +175,8 @@ infoFromHeader(const json & j, const std::string & path)
 uint32_t
 Crc32(const void * data, size_t size, uint32_t crc)
 {
-  static const std::array<uint32_t, 256> table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i)
-    {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k)
-      {
-        c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      }
-      t[i] = c;
-    }
-    return t;
-  }();
-  crc = ~crc;
-  const auto * p = static_cast<const unsigned char *>(data);
-  for (size_t i = 0; i < size; ++i)
-  {
-    crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
-  }
-  return ~crc;
+  // zlib's CRC-32 (ISO-HDLC, the one of PNG and gzip), z_size_t lengths.
+  return static_cast<uint32_t>(::crc32_z(crc, static_cast<const Bytef *>(data), size));
 }
 
 nlohmann::ordered_json

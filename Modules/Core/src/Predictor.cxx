@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/Predictor.h"
 
 #include "rescrnet/DepthwiseConv.h"

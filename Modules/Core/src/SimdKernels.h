@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Private to Modules/Core: SIMD vector types (GCC/Clang vector extensions) and the register-blocked depthwise
 // dilated correlation tile shared by the depthwise convolution (DepthwiseConv.cxx) and the fused inference engine
 // (FusedInference.cxx). Every function is inlined into callers compiled for one instruction set each.

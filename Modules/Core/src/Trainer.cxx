@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/Trainer.h"
 
 #include "rescrnet/AtomicFile.h"
@@ -505,8 +506,8 @@ Trainer::saveCheckpoint() const
   SaveModel((dir / "checkpoint.rcn").string(), m_Network, info);
   {
     AtomicFile optimizerState((dir / "checkpoint-optimizer.pt").string());
-    torch::save(*m_Optimizer, optimizerState.TemporaryPath());
-    optimizerState.Commit();
+    torch::save(*m_Optimizer, optimizerState.temporaryPath());
+    optimizerState.commit();
   }
   json state = json::object();
   state["epoch"] = m_History.empty() ? int64_t{ 0 } : m_History.back().epoch;
@@ -809,18 +810,23 @@ Trainer::distributedStep(const std::vector<int64_t> & idx, int64_t epoch)
 }
 
 void
-Trainer::WriteHistoryCsv(const std::vector<EpochRecord> & history, const std::string & path)
+Trainer::writeHistoryCsv(const std::string & path) const
 {
-  std::vector<std::string> header{ "epoch",        "loss",     "tanimoto", "val_loss",
-                                   "val_tanimoto", "val_dice", "seconds",  "learning_rate" };
-  std::vector<std::string> sources; // per-source validation columns, from the first record that has them
+  WriteTrainingHistoryCsv(m_History, path);
+}
+
+void
+WriteTrainingHistoryCsv(const std::vector<EpochRecord> & history, const std::string & path)
+{
+  std::vector<std::string> sources;
   for (const auto & r : history)
     if (sources.empty())
       for (const auto & kv : r.valDiceBySource)
-      {
         sources.push_back(kv.first);
-        header.push_back("val_dice_" + kv.first);
-      }
+  std::vector<std::string> header{ "epoch",        "loss",     "tanimoto", "val_loss",
+                                   "val_tanimoto", "val_dice", "seconds",  "learning_rate" };
+  for (const auto & source : sources)
+    header.push_back("val_dice_" + source);
   CsvTable   table(header);
   const auto fixed = [](const char * format, double value) {
     char cell[64];
@@ -838,9 +844,9 @@ Trainer::WriteHistoryCsv(const std::vector<EpochRecord> & history, const std::st
         r.valDiceBySource.begin(), r.valDiceBySource.end(), [&](const auto & kv) { return kv.first == source; });
       row.push_back(it != r.valDiceBySource.end() ? fixed("%.6f", it->second) : std::string());
     }
-    table.AddRow(std::move(row));
+    table.addRow(row);
   }
-  table.Write(path);
+  table.write(path);
 }
 
 } // namespace rescrnet

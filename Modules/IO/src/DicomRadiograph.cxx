@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/io/DicomRadiograph.h"
 
 #include "DicomCodecs.h"
@@ -255,6 +256,389 @@ FractionInside(const std::vector<double> & values, double lo, double hi)
 
 constexpr double kMinimumFractionInsideVOI = 0.05;
 
+// The attributes of the dataset that ReadRadiograph reports and checks.
+void
+ReadAttributes(DcmFileFormat & file, RadiographInfo & info)
+{
+  DcmDataset &  ds = *file.getDataset();
+  DcmMetaInfo * meta = file.getMetaInfo();
+  info.hasPart10Header = meta && meta->tagExists(DCM_TransferSyntaxUID);
+  const DcmXfer xferInfo(ds.getOriginalXfer());
+  info.transferSyntaxUID = xferInfo.getXferID();
+  info.sopClassUID = GetString(ds, DCM_SOPClassUID);
+  info.sopInstanceUID = GetString(ds, DCM_SOPInstanceUID);
+  info.studyInstanceUID = GetString(ds, DCM_StudyInstanceUID);
+  info.seriesInstanceUID = GetString(ds, DCM_SeriesInstanceUID);
+  info.patientID = GetString(ds, DCM_PatientID);
+  info.patientName = GetString(ds, DCM_PatientName);
+  info.modality = Upper(GetString(ds, DCM_Modality));
+  info.bodyPartExamined = Upper(GetString(ds, DCM_BodyPartExamined));
+  info.viewPosition = Upper(GetString(ds, DCM_ViewPosition));
+  info.photometricInterpretation = Upper(GetString(ds, DCM_PhotometricInterpretation));
+  info.presentationLUTShape = Upper(GetString(ds, DCM_PresentationLUTShape));
+  {
+    OFString all;
+    if (ds.findAndGetOFStringArray(DCM_PatientOrientation, all).good())
+      info.patientOrientation = all.c_str();
+  }
+  Uint16 rows = 0, columns = 0, bitsAllocated = 0, bitsStored = 0;
+  ds.findAndGetUint16(DCM_Rows, rows);
+  ds.findAndGetUint16(DCM_Columns, columns);
+  ds.findAndGetUint16(DCM_BitsAllocated, bitsAllocated);
+  ds.findAndGetUint16(DCM_BitsStored, bitsStored);
+  info.rows = rows;
+  info.columns = columns;
+  info.bitsAllocated = bitsAllocated;
+  info.bitsStored = bitsStored;
+  info.lossy = GetString(ds, DCM_LossyImageCompression) == "01" || xferInfo.isLossy();
+}
+
+// Refuses what is not a single-frame projection radiograph; warns about what is unusual for a chest one.
+void
+CheckProjectionRadiograph(const std::string & path, DcmDataset & ds, const ReadOptions & options, RadiographInfo & info)
+{
+  Uint16 samples = 1;
+  ds.findAndGetUint16(DCM_SamplesPerPixel, samples);
+  const std::string what = info.modality.empty() ? std::string("this file") : "Modality " + info.modality;
+  if (IsCrossSectionalOrNonImage(info.modality))
+    throw DicomError("cannot use " + path + ": " + what + " is not a projection radiograph (CR, DX)");
+  if (info.sopClassUID == UID_SegmentationStorage || info.sopClassUID == UID_CTImageStorage ||
+      info.sopClassUID == UID_MRImageStorage || info.sopClassUID == UID_EnhancedCTImageStorage ||
+      info.sopClassUID == UID_EnhancedMRImageStorage)
+    throw DicomError("cannot use " + path + ": SOP class " + info.sopClassUID + " is not a projection radiograph");
+  if (!ds.tagExists(DCM_PixelData))
+    throw DicomError("cannot use " + path + ": no pixel data (a header-only DICOM file)");
+  {
+    Sint32 frames = 1;
+    if (ds.findAndGetSint32(DCM_NumberOfFrames, frames).good() && frames > 1)
+      throw DicomError("cannot use " + path + ": " + std::to_string(frames) +
+                       " frames (a multi-frame object is not a single radiograph)");
+  }
+  if (samples != 1 ||
+      (info.photometricInterpretation != "MONOCHROME1" && info.photometricInterpretation != "MONOCHROME2"))
+    throw DicomError("cannot use " + path + ": photometric interpretation " + info.photometricInterpretation +
+                     " with " + std::to_string(samples) + " samples per pixel (a radiograph is greyscale)");
+  if (info.rows < 8 || info.columns < 8)
+    throw DicomError("cannot use " + path + ": image of " + std::to_string(info.columns) + "x" +
+                     std::to_string(info.rows) + " pixels is too small for a radiograph");
+  if (info.bitsAllocated != 8 && info.bitsAllocated != 16)
+    throw DicomError("cannot use " + path + ": " + std::to_string(info.bitsAllocated) +
+                     " bits allocated (8 or 16 expected)");
+  if (info.modality.empty())
+    info.warnings.push_back("no Modality: assuming a projection radiograph");
+  else if (info.modality != "CR" && info.modality != "DX" && info.modality != "RG")
+    info.warnings.push_back("Modality " + info.modality + " is not a chest radiograph modality (CR, DX)");
+  if (!info.bodyPartExamined.empty() && info.bodyPartExamined != "CHEST" && info.bodyPartExamined != "THORAX" &&
+      info.bodyPartExamined != "LUNG")
+  {
+    if (options.refuseNonChest)
+      throw DicomError("cannot use " + path + ": Body Part Examined is " + info.bodyPartExamined + ", not CHEST");
+    info.warnings.push_back("Body Part Examined is " + info.bodyPartExamined + ", not CHEST");
+  }
+  if (info.viewPosition == "LL" || info.viewPosition == "RL" || info.viewPosition == "LATERAL")
+    info.warnings.push_back("View Position " + info.viewPosition + ": a lateral view, not a frontal one");
+  if (Upper(GetString(ds, DCM_PresentationIntentType)) == "FOR PROCESSING")
+    info.warnings.push_back("a FOR PROCESSING image (raw detector data), not one for presentation");
+}
+
+// The decoded image (DCMTK's codecs, or GDCM for JPEG 2000, after which `decodeXfer` is explicit little endian),
+// with MONOCHROME1 rendered as MONOCHROME2: ReadRadiograph inverts once, itself.
+std::unique_ptr<DicomImage>
+DecodeImage(const std::string & path, DcmDataset & ds, RadiographInfo & info, E_TransferSyntax & decodeXfer)
+{
+  const E_TransferSyntax xfer = ds.getOriginalXfer();
+  decodeXfer = xfer;
+  if (IsJPEG2000(xfer))
+  {
+    DecodeWithGDCM(path, ds, info);
+    decodeXfer = EXS_LittleEndianExplicit;
+  }
+  info.inverted = info.photometricInterpretation == "MONOCHROME1" || info.presentationLUTShape == "INVERSE";
+  if (info.photometricInterpretation == "MONOCHROME1" && info.presentationLUTShape == "IDENTITY")
+    info.warnings.push_back("MONOCHROME1 with Presentation LUT Shape IDENTITY: inverted as MONOCHROME1");
+  auto image = std::make_unique<DicomImage>(&ds, decodeXfer, 0UL);
+  if (image->getStatus() != EIS_Normal)
+  {
+    std::string   why = DicomImage::getString(image->getStatus());
+    const DcmXfer xferInfo(xfer);
+    if (xferInfo.isEncapsulated())
+      why += " (transfer syntax " + std::string(xferInfo.getXferName()) + ")";
+    throw DicomError("cannot decode " + path + ": " + why);
+  }
+  if (!image->isMonochrome() || image->getFrameCount() != 1)
+    throw DicomError("cannot use " + path + ": not a single-frame greyscale image");
+  image->setPresentationLutShape(ESP_Identity);
+  return image;
+}
+
+// Pixel spacing: PixelSpacing (patient plane) unless options prefer ImagerPixelSpacing (detector plane).
+void
+ReadSpacing(DcmDataset & ds, const ReadOptions & options, RadiographInfo & info)
+{
+  double     ps[2] = { 0, 0 }, ips[2] = { 0, 0 };
+  const bool hasPS = ReadPair(ds, DCM_PixelSpacing, ps[0], ps[1]) && ps[0] > 0 && ps[1] > 0;
+  const bool hasIPS = ReadPair(ds, DCM_ImagerPixelSpacing, ips[0], ips[1]) && ips[0] > 0 && ips[1] > 0;
+  const bool usePS = hasPS && (!hasIPS || !options.preferImagerPixelSpacing);
+  const bool useIPS = !usePS && hasIPS;
+  if (ds.tagExists(DCM_PixelSpacing) && !hasPS)
+    info.warnings.push_back("Pixel Spacing is present but invalid (" + GetString(ds, DCM_PixelSpacing) + "\\" +
+                            GetString(ds, DCM_PixelSpacing, 1) + ")");
+  // DICOM's pairs are row spacing (between rows, y) then column spacing (x).
+  if (usePS)
+  {
+    info.spacingSource = "PixelSpacing";
+    info.spacing[0] = ps[1];
+    info.spacing[1] = ps[0];
+    if (hasIPS && (std::abs(ps[0] - ips[0]) > 1e-6 || std::abs(ps[1] - ips[1]) > 1e-6))
+      info.warnings.push_back("Pixel Spacing " + Number(ps[0]) + " differs from Imager Pixel Spacing " +
+                              Number(ips[0]) + ": using Pixel Spacing");
+  }
+  else if (useIPS)
+  {
+    info.spacingSource = "ImagerPixelSpacing";
+    info.spacing[0] = ips[1];
+    info.spacing[1] = ips[0];
+  }
+  else
+  {
+    info.spacingSource = "none";
+    info.warnings.push_back("no Pixel Spacing or Imager Pixel Spacing: spacing set to 1 x 1 (areas in pixels)");
+  }
+}
+
+// The output image: columns x rows, the spacing read, x mirrored when Patient Orientation says the rows run to the
+// patient's right.
+itk::Image<float, 2>::Pointer
+MakeOutputImage(RadiographInfo & info)
+{
+  auto                             out = itk::Image<float, 2>::New();
+  itk::Image<float, 2>::RegionType region;
+  region.SetSize(0, info.columns);
+  region.SetSize(1, info.rows);
+  out->SetRegions(region);
+  out->Allocate();
+  itk::Image<float, 2>::SpacingType spacing;
+  spacing[0] = info.spacing[0];
+  spacing[1] = info.spacing[1];
+  out->SetSpacing(spacing);
+  itk::Image<float, 2>::DirectionType direction;
+  direction.SetIdentity();
+  // Patient Orientation's first value is the direction of the rows (increasing column): R means the image shows
+  // the patient's left on its left side, so x (LPS: towards the patient's left) is mirrored.
+  if (!info.patientOrientation.empty() && std::toupper(static_cast<unsigned char>(info.patientOrientation[0])) == 'R')
+    direction[0][0] = -1.0;
+  out->SetDirection(direction);
+  const std::string po = Upper(info.patientOrientation);
+  if (!po.empty() &&
+      !((po[0] == 'L' || po[0] == 'R') && po.find('\\') != std::string::npos && po[po.find('\\') + 1] == 'F'))
+    info.warnings.push_back("Patient Orientation " + po + ": not an upright frontal view");
+  return out;
+}
+
+// VOIMode::None: the modality values (a fractional rescale applied in double precision), MONOCHROME1 mirrored.
+void
+WriteModalityValues(const std::string &         path,
+                    DcmDataset &                ds,
+                    DicomImage &                image,
+                    E_TransferSyntax            decodeXfer,
+                    const std::vector<double> & values,
+                    RadiographInfo &            info,
+                    float *                     buffer)
+{
+  info.voi = "none (modality values)";
+  double absMin = 0, absMax = 0;
+  if (!values.empty())
+  {
+    const auto mm = std::minmax_element(values.begin(), values.end());
+    absMin = *mm.first;
+    absMax = *mm.second;
+  }
+  image.getMinMaxValues(absMin, absMax, 1);
+  std::vector<double> modality = values;
+  // DCMTK keeps modality values as integers; a fractional rescale is applied here, in double precision.
+  Float64    slope = 1, intercept = 0;
+  const bool hasRescale =
+    ds.findAndGetFloat64(DCM_RescaleSlope, slope).good() | ds.findAndGetFloat64(DCM_RescaleIntercept, intercept).good();
+  if (hasRescale && !ds.tagExists(DCM_ModalityLUTSequence) && slope != 0 &&
+      (slope != std::round(slope) || intercept != std::round(intercept)))
+  {
+    DicomImage rawImage(&ds, decodeXfer, CIF_IgnoreModalityTransformation);
+    if (rawImage.getStatus() != EIS_Normal)
+      throw DicomError("cannot decode " + path + ": " + std::string(DicomImage::getString(rawImage.getStatus())));
+    modality = ModalityValues(rawImage);
+    double rawMin = 0, rawMax = 0;
+    rawImage.getMinMaxValues(rawMin, rawMax, 1);
+    for (double & v : modality)
+      v = v * slope + intercept;
+    absMin = std::min(rawMin * slope + intercept, rawMax * slope + intercept);
+    absMax = std::max(rawMin * slope + intercept, rawMax * slope + intercept);
+  }
+  const size_t n = static_cast<size_t>(info.rows) * info.columns;
+  for (size_t i = 0; i < n; ++i)
+    buffer[i] = static_cast<float>(info.inverted ? absMin + absMax - modality[i] : modality[i]);
+}
+
+// The stored VOI LUT `options.voiIndex` (the last when there are fewer) when it fits the pixel values.
+bool
+ApplyStoredVOILut(DcmDataset &                ds,
+                  DicomImage &                image,
+                  const ReadOptions &         options,
+                  const std::vector<double> & values,
+                  double                      minValue,
+                  double                      maxValue,
+                  RadiographInfo &            info)
+{
+  const unsigned long luts = image.getVoiLutCount();
+  const unsigned long index = std::min<unsigned long>(options.voiIndex, luts - 1);
+  if (options.voiIndex >= luts)
+    info.warnings.push_back("VOI LUT " + std::to_string(options.voiIndex + 1) + " requested but only " +
+                            std::to_string(luts) + " stored: using the last");
+  // The LUT's input range, from its descriptor: entries, first mapped value.
+  double    lo = minValue, hi = maxValue;
+  DcmItem * item = nullptr;
+  if (ds.findAndGetSequenceItem(DCM_VOILUTSequence, item, static_cast<signed long>(index)).good() && item)
+  {
+    Uint16 entries = 0, firstRaw = 0;
+    if (item->findAndGetUint16(DCM_LUTDescriptor, entries, 0).good() &&
+        item->findAndGetUint16(DCM_LUTDescriptor, firstRaw, 1).good())
+    {
+      Uint16 pixelRepresentation = 0;
+      ds.findAndGetUint16(DCM_PixelRepresentation, pixelRepresentation);
+      const double count = entries == 0 ? 65536.0 : entries;
+      const double first =
+        pixelRepresentation == 1 ? static_cast<double>(static_cast<Sint16>(firstRaw)) : static_cast<double>(firstRaw);
+      lo = first - 0.5;
+      hi = first + count - 0.5;
+    }
+  }
+  if (FractionInside(values, lo, hi) < kMinimumFractionInsideVOI)
+  {
+    info.warnings.push_back("the stored VOI LUT (input " + Number(lo + 0.5) + ".." + Number(hi - 0.5) +
+                            ") does not fit the pixel values (" + Number(minValue) + ".." + Number(maxValue) +
+                            "): min-max window used");
+    return false;
+  }
+  if (!image.setVoiLut(index))
+  {
+    info.warnings.push_back("the stored VOI LUT cannot be applied: min-max window used");
+    return false;
+  }
+  const char * explanation = image.getVoiTransformationExplanation();
+  info.voi = "VOI LUT " + std::to_string(index + 1) + " of " + std::to_string(luts) +
+             (explanation && *explanation ? " (" + std::string(explanation) + ")" : std::string());
+  return true;
+}
+
+// The stored window `options.voiIndex` (the last when there are fewer) when it fits the pixel values.
+bool
+ApplyStoredWindow(DcmDataset &                ds,
+                  DicomImage &                image,
+                  const ReadOptions &         options,
+                  const std::vector<double> & values,
+                  double                      minValue,
+                  double                      maxValue,
+                  RadiographInfo &            info)
+{
+  const unsigned long windows = image.getWindowCount();
+  const unsigned long index = std::min<unsigned long>(options.voiIndex, windows - 1);
+  if (options.voiIndex >= windows)
+    info.warnings.push_back("window " + std::to_string(options.voiIndex + 1) + " requested but only " +
+                            std::to_string(windows) + " stored: using the last");
+  Float64 center = 0, width = 0;
+  ds.findAndGetFloat64(DCM_WindowCenter, center, static_cast<unsigned long>(index));
+  ds.findAndGetFloat64(DCM_WindowWidth, width, static_cast<unsigned long>(index));
+  if (width < 1 || FractionInside(values, center - width / 2, center + width / 2) < kMinimumFractionInsideVOI)
+  {
+    info.warnings.push_back("the stored window (center " + Number(center) + ", width " + Number(width) +
+                            ") does not fit the pixel values (" + Number(minValue) + ".." + Number(maxValue) +
+                            "): min-max window used");
+    return false;
+  }
+  if (!image.setWindow(index))
+  {
+    info.warnings.push_back("the stored window cannot be applied: min-max window used");
+    return false;
+  }
+  info.voi = "window " + std::to_string(index + 1) + " of " + std::to_string(windows) + " (center " + Number(center) +
+             ", width " + Number(width) + ")";
+  const std::string function = Upper(GetString(ds, DCM_VOILUTFunction));
+  if (!function.empty())
+    info.voi += " " + function;
+  return true;
+}
+
+// VOIMode::Stored and MinMax: the VOI applied by DCMTK, rendered to 0..1, MONOCHROME1 inverted.
+void
+WriteVOIValues(const std::string &         path,
+               DcmDataset &                ds,
+               DicomImage &                image,
+               const ReadOptions &         options,
+               const std::vector<double> & values,
+               RadiographInfo &            info,
+               float *                     buffer)
+{
+  double minValue = 0, maxValue = 0;
+  if (!values.empty())
+  {
+    const auto mm = std::minmax_element(values.begin(), values.end());
+    minValue = *mm.first;
+    maxValue = *mm.second;
+  }
+  bool applied = false;
+  if (options.voi == VOIMode::Stored)
+  {
+    const unsigned long windows = image.getWindowCount();
+    const unsigned long luts = image.getVoiLutCount();
+    if (luts > 0 && (windows == 0 || !options.preferWindow))
+      applied = ApplyStoredVOILut(ds, image, options, values, minValue, maxValue, info);
+    else if (windows > 0)
+      applied = ApplyStoredWindow(ds, image, options, values, minValue, maxValue, info);
+    else
+      info.warnings.push_back("no stored window or VOI LUT: min-max window used");
+  }
+  if (!applied)
+  {
+    image.setVoiLutFunction(EFV_Linear);
+    if (!image.setMinMaxWindow(0))
+      throw DicomError("cannot compute a window for " + path);
+    info.voi = "min-max window (" + Number(minValue) + ".." + Number(maxValue) + ")";
+  }
+  const void * rendered = image.getOutputData(16);
+  if (!rendered)
+    throw DicomError("cannot render " + path + ": " + std::string(DicomImage::getString(image.getStatus())));
+  const Uint16 * p = static_cast<const Uint16 *>(rendered);
+  const size_t   n = static_cast<size_t>(info.rows) * info.columns;
+  for (size_t i = 0; i < n; ++i)
+  {
+    const float v = static_cast<float>(p[i]) / 65535.0f;
+    buffer[i] = info.inverted ? 1.0f - v : v;
+  }
+}
+
+// ReadOptions::fixNegativeChest: inverts an image whose mediastinum is clearly darker than both lung fields.
+void
+FixNegativeChest(float * buffer, RadiographInfo & info)
+{
+  const size_t rows = info.rows, columns = info.columns;
+  auto         boxMean = [&](double x0, double x1, double y0, double y1) {
+    double sum = 0;
+    size_t count = 0;
+    for (auto y = static_cast<size_t>(y0 * rows); y < static_cast<size_t>(y1 * rows); ++y)
+      for (auto x = static_cast<size_t>(x0 * columns); x < static_cast<size_t>(x1 * columns); ++x, ++count)
+        sum += buffer[y * columns + x];
+    return count ? sum / static_cast<double>(count) : 0.0;
+  };
+  const double centre = boxMean(0.46, 0.54, 0.3, 0.8);
+  const double right = boxMean(0.2, 0.36, 0.35, 0.6), left = boxMean(0.64, 0.8, 0.35, 0.6);
+  if (centre < right - 0.1 && centre < left - 0.1)
+  {
+    for (size_t i = 0; i < rows * columns; ++i)
+      buffer[i] = 1.0f - buffer[i];
+    info.negativeFixed = true;
+    info.warnings.push_back("the image looks like a negative (mediastinum darker than the lungs): inverted");
+  }
+}
+
 } // namespace
 
 std::shared_ptr<DcmFileFormat>
@@ -305,7 +689,6 @@ itk::Image<float, 2>::Pointer
 ReadRadiograph(const std::string & path, const ReadOptions & options, RadiographInfo * infoOut)
 {
   RegisterDecoders();
-  RadiographInfo  info;
   std::error_code ec;
   if (!fs::exists(path, ec))
     throw DicomError("cannot read " + path + ": no such file");
@@ -313,325 +696,34 @@ ReadRadiograph(const std::string & path, const ReadOptions & options, Radiograph
     throw DicomError("cannot read " + path + ": is a folder");
   if (!IsDicomFile(path))
     throw DicomError("cannot read " + path + ": not a DICOM file");
-  auto file = std::make_shared<DcmFileFormat>();
-  {
-    const OFCondition status =
-      file->loadFile(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect);
-    if (status.bad())
-      throw DicomError("cannot read " + path + " as DICOM: " + std::string(status.text()));
-  }
-  DcmDataset &  ds = *file->getDataset();
-  DcmMetaInfo * meta = file->getMetaInfo();
-  info.hasPart10Header = meta && meta->tagExists(DCM_TransferSyntaxUID);
-  const E_TransferSyntax xfer = ds.getOriginalXfer();
-  const DcmXfer          xferInfo(xfer);
-  info.transferSyntaxUID = xferInfo.getXferID();
-  info.sopClassUID = GetString(ds, DCM_SOPClassUID);
-  info.sopInstanceUID = GetString(ds, DCM_SOPInstanceUID);
-  info.studyInstanceUID = GetString(ds, DCM_StudyInstanceUID);
-  info.seriesInstanceUID = GetString(ds, DCM_SeriesInstanceUID);
-  info.patientID = GetString(ds, DCM_PatientID);
-  info.patientName = GetString(ds, DCM_PatientName);
-  info.modality = Upper(GetString(ds, DCM_Modality));
-  info.bodyPartExamined = Upper(GetString(ds, DCM_BodyPartExamined));
-  info.viewPosition = Upper(GetString(ds, DCM_ViewPosition));
-  info.photometricInterpretation = Upper(GetString(ds, DCM_PhotometricInterpretation));
-  info.presentationLUTShape = Upper(GetString(ds, DCM_PresentationLUTShape));
-  {
-    OFString all;
-    if (ds.findAndGetOFStringArray(DCM_PatientOrientation, all).good())
-      info.patientOrientation = all.c_str();
-  }
-  Uint16 rows = 0, columns = 0, bitsAllocated = 0, bitsStored = 0, samples = 1;
-  ds.findAndGetUint16(DCM_Rows, rows);
-  ds.findAndGetUint16(DCM_Columns, columns);
-  ds.findAndGetUint16(DCM_BitsAllocated, bitsAllocated);
-  ds.findAndGetUint16(DCM_BitsStored, bitsStored);
-  ds.findAndGetUint16(DCM_SamplesPerPixel, samples);
-  info.rows = rows;
-  info.columns = columns;
-  info.bitsAllocated = bitsAllocated;
-  info.bitsStored = bitsStored;
-  info.lossy = GetString(ds, DCM_LossyImageCompression) == "01" || xferInfo.isLossy();
+  auto              file = std::make_shared<DcmFileFormat>();
+  const OFCondition status = file->loadFile(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect);
+  if (status.bad())
+    throw DicomError("cannot read " + path + " as DICOM: " + std::string(status.text()));
+  DcmDataset &   ds = *file->getDataset();
+  RadiographInfo info;
+  ReadAttributes(*file, info);
+  CheckProjectionRadiograph(path, ds, options, info);
 
-  // What is not a single-frame projection radiograph.
-  const std::string what = info.modality.empty() ? std::string("this file") : "Modality " + info.modality;
-  if (IsCrossSectionalOrNonImage(info.modality))
-    throw DicomError("cannot use " + path + ": " + what + " is not a projection radiograph (CR, DX)");
-  if (info.sopClassUID == UID_SegmentationStorage || info.sopClassUID == UID_CTImageStorage ||
-      info.sopClassUID == UID_MRImageStorage || info.sopClassUID == UID_EnhancedCTImageStorage ||
-      info.sopClassUID == UID_EnhancedMRImageStorage)
-    throw DicomError("cannot use " + path + ": SOP class " + info.sopClassUID + " is not a projection radiograph");
-  if (!ds.tagExists(DCM_PixelData))
-    throw DicomError("cannot use " + path + ": no pixel data (a header-only DICOM file)");
-  {
-    Sint32 frames = 1;
-    if (ds.findAndGetSint32(DCM_NumberOfFrames, frames).good() && frames > 1)
-      throw DicomError("cannot use " + path + ": " + std::to_string(frames) +
-                       " frames (a multi-frame object is not a single radiograph)");
-  }
-  if (samples != 1 ||
-      (info.photometricInterpretation != "MONOCHROME1" && info.photometricInterpretation != "MONOCHROME2"))
-    throw DicomError("cannot use " + path + ": photometric interpretation " + info.photometricInterpretation +
-                     " with " + std::to_string(samples) + " samples per pixel (a radiograph is greyscale)");
-  if (rows < 8 || columns < 8)
-    throw DicomError("cannot use " + path + ": image of " + std::to_string(columns) + "x" + std::to_string(rows) +
-                     " pixels is too small for a radiograph");
-  if (bitsAllocated != 8 && bitsAllocated != 16)
-    throw DicomError("cannot use " + path + ": " + std::to_string(bitsAllocated) +
-                     " bits allocated (8 or 16 expected)");
-  if (info.modality.empty())
-    info.warnings.push_back("no Modality: assuming a projection radiograph");
-  else if (info.modality != "CR" && info.modality != "DX" && info.modality != "RG")
-    info.warnings.push_back("Modality " + info.modality + " is not a chest radiograph modality (CR, DX)");
-  if (!info.bodyPartExamined.empty() && info.bodyPartExamined != "CHEST" && info.bodyPartExamined != "THORAX" &&
-      info.bodyPartExamined != "LUNG")
-  {
-    if (options.refuseNonChest)
-      throw DicomError("cannot use " + path + ": Body Part Examined is " + info.bodyPartExamined + ", not CHEST");
-    info.warnings.push_back("Body Part Examined is " + info.bodyPartExamined + ", not CHEST");
-  }
-  if (info.viewPosition == "LL" || info.viewPosition == "RL" || info.viewPosition == "LATERAL")
-    info.warnings.push_back("View Position " + info.viewPosition + ": a lateral view, not a frontal one");
-  if (Upper(GetString(ds, DCM_PresentationIntentType)) == "FOR PROCESSING")
-    info.warnings.push_back("a FOR PROCESSING image (raw detector data), not one for presentation");
-
-  // Decoding: DCMTK's codecs (JPEG, JPEG-LS, RLE, native), or GDCM for JPEG 2000.
-  E_TransferSyntax decodeXfer = xfer;
-  if (IsJPEG2000(xfer))
-  {
-    DecodeWithGDCM(path, ds, info);
-    decodeXfer = EXS_LittleEndianExplicit;
-  }
-  // Inversion is done here, once: DCMTK is told to render MONOCHROME1 as it does MONOCHROME2.
-  info.inverted = info.photometricInterpretation == "MONOCHROME1" || info.presentationLUTShape == "INVERSE";
-  if (info.photometricInterpretation == "MONOCHROME1" && info.presentationLUTShape == "IDENTITY")
-    info.warnings.push_back("MONOCHROME1 with Presentation LUT Shape IDENTITY: inverted as MONOCHROME1");
-  auto         imagePtr = std::make_unique<DicomImage>(&ds, decodeXfer, 0UL);
-  DicomImage & image = *imagePtr;
-  if (image.getStatus() != EIS_Normal)
-  {
-    std::string why = DicomImage::getString(image.getStatus());
-    if (xferInfo.isEncapsulated())
-      why += " (transfer syntax " + std::string(xferInfo.getXferName()) + ")";
-    throw DicomError("cannot decode " + path + ": " + why);
-  }
-  if (!image.isMonochrome() || image.getFrameCount() != 1)
-    throw DicomError("cannot use " + path + ": not a single-frame greyscale image");
-  image.setPresentationLutShape(ESP_Identity);
-
-  // Spacing.
-  {
-    double     ps[2] = { 0, 0 }, ips[2] = { 0, 0 };
-    const bool hasPS = ReadPair(ds, DCM_PixelSpacing, ps[0], ps[1]) && ps[0] > 0 && ps[1] > 0;
-    const bool hasIPS = ReadPair(ds, DCM_ImagerPixelSpacing, ips[0], ips[1]) && ips[0] > 0 && ips[1] > 0;
-    const bool usePS = hasPS && (!hasIPS || !options.preferImagerPixelSpacing);
-    const bool useIPS = !usePS && hasIPS;
-    if (ds.tagExists(DCM_PixelSpacing) && !hasPS)
-      info.warnings.push_back("Pixel Spacing is present but invalid (" + GetString(ds, DCM_PixelSpacing) + "\\" +
-                              GetString(ds, DCM_PixelSpacing, 1) + ")");
-    // DICOM's pairs are row spacing (between rows, y) then column spacing (x).
-    if (usePS)
-    {
-      info.spacingSource = "PixelSpacing";
-      info.spacing[0] = ps[1];
-      info.spacing[1] = ps[0];
-      if (hasIPS && (std::abs(ps[0] - ips[0]) > 1e-6 || std::abs(ps[1] - ips[1]) > 1e-6))
-        info.warnings.push_back("Pixel Spacing " + Number(ps[0]) + " differs from Imager Pixel Spacing " +
-                                Number(ips[0]) + ": using Pixel Spacing");
-    }
-    else if (useIPS)
-    {
-      info.spacingSource = "ImagerPixelSpacing";
-      info.spacing[0] = ips[1];
-      info.spacing[1] = ips[0];
-    }
-    else
-    {
-      info.spacingSource = "none";
-      info.warnings.push_back("no Pixel Spacing or Imager Pixel Spacing: spacing set to 1 x 1 (areas in pixels)");
-    }
-  }
-
-  // VOI.
-  const std::vector<double> values = ModalityValues(image);
-  double                    minValue = 0, maxValue = 0;
-  if (!values.empty())
-  {
-    const auto mm = std::minmax_element(values.begin(), values.end());
-    minValue = *mm.first;
-    maxValue = *mm.second;
-  }
-  const size_t n = static_cast<size_t>(rows) * columns;
+  E_TransferSyntax decodeXfer = EXS_Unknown;
+  auto             image = DecodeImage(path, ds, info, decodeXfer);
+  ReadSpacing(ds, options, info);
+  const std::vector<double> values = ModalityValues(*image);
+  const size_t              n = static_cast<size_t>(info.rows) * info.columns;
   if (values.size() < n)
     throw DicomError("cannot decode " + path + ": " + std::to_string(values.size()) + " pixels decoded of " +
                      std::to_string(n));
-  auto out = itk::Image<float, 2>::New();
-  {
-    itk::Image<float, 2>::RegionType region;
-    region.SetSize(0, columns);
-    region.SetSize(1, rows);
-    out->SetRegions(region);
-    out->Allocate();
-    itk::Image<float, 2>::SpacingType spacing;
-    spacing[0] = info.spacing[0];
-    spacing[1] = info.spacing[1];
-    out->SetSpacing(spacing);
-    itk::Image<float, 2>::DirectionType direction;
-    direction.SetIdentity();
-    // Patient Orientation's first value is the direction of the rows (increasing column): R means the image shows
-    // the patient's left on its left side, so x (LPS: towards the patient's left) is mirrored.
-    if (!info.patientOrientation.empty() && std::toupper(static_cast<unsigned char>(info.patientOrientation[0])) == 'R')
-      direction[0][0] = -1.0;
-    out->SetDirection(direction);
-    const std::string po = Upper(info.patientOrientation);
-    if (!po.empty() &&
-        !((po[0] == 'L' || po[0] == 'R') && po.find('\\') != std::string::npos && po[po.find('\\') + 1] == 'F'))
-      info.warnings.push_back("Patient Orientation " + po + ": not an upright frontal view");
-  }
+  auto    out = MakeOutputImage(info);
   float * buffer = out->GetBufferPointer();
-
   if (options.voi == VOIMode::None)
-  {
-    info.voi = "none (modality values)";
-    double absMin = minValue, absMax = maxValue;
-    image.getMinMaxValues(absMin, absMax, 1);
-    std::vector<double> modality = values;
-    // DCMTK keeps modality values as integers; a fractional rescale is applied here, in double precision.
-    Float64    slope = 1, intercept = 0;
-    const bool hasRescale = ds.findAndGetFloat64(DCM_RescaleSlope, slope).good() |
-                            ds.findAndGetFloat64(DCM_RescaleIntercept, intercept).good();
-    if (hasRescale && !ds.tagExists(DCM_ModalityLUTSequence) && slope != 0 &&
-        (slope != std::round(slope) || intercept != std::round(intercept)))
-    {
-      DicomImage rawImage(&ds, decodeXfer, CIF_IgnoreModalityTransformation);
-      if (rawImage.getStatus() != EIS_Normal)
-        throw DicomError("cannot decode " + path + ": " + std::string(DicomImage::getString(rawImage.getStatus())));
-      modality = ModalityValues(rawImage);
-      double rawMin = 0, rawMax = 0;
-      rawImage.getMinMaxValues(rawMin, rawMax, 1);
-      for (double & v : modality)
-        v = v * slope + intercept;
-      absMin = std::min(rawMin * slope + intercept, rawMax * slope + intercept);
-      absMax = std::max(rawMin * slope + intercept, rawMax * slope + intercept);
-    }
-    for (size_t i = 0; i < n; ++i)
-      buffer[i] = static_cast<float>(info.inverted ? absMin + absMax - modality[i] : modality[i]);
-  }
+    WriteModalityValues(path, ds, *image, decodeXfer, values, info, buffer);
   else
-  {
-    bool applied = false;
-    if (options.voi == VOIMode::Stored)
-    {
-      const unsigned long windows = image.getWindowCount();
-      const unsigned long luts = image.getVoiLutCount();
-      const bool          useLut = luts > 0 && (windows == 0 || !options.preferWindow);
-      if (useLut)
-      {
-        const unsigned long index = std::min<unsigned long>(options.voiIndex, luts - 1);
-        if (options.voiIndex >= luts)
-          info.warnings.push_back("VOI LUT " + std::to_string(options.voiIndex + 1) + " requested but only " +
-                                  std::to_string(luts) + " stored: using the last");
-        // The LUT's input range, from its descriptor: entries, first mapped value.
-        double    lo = minValue, hi = maxValue;
-        DcmItem * item = nullptr;
-        if (ds.findAndGetSequenceItem(DCM_VOILUTSequence, item, static_cast<signed long>(index)).good() && item)
-        {
-          Uint16 entries = 0, firstRaw = 0;
-          if (item->findAndGetUint16(DCM_LUTDescriptor, entries, 0).good() &&
-              item->findAndGetUint16(DCM_LUTDescriptor, firstRaw, 1).good())
-          {
-            Uint16 pixelRepresentation = 0;
-            ds.findAndGetUint16(DCM_PixelRepresentation, pixelRepresentation);
-            const double count = entries == 0 ? 65536.0 : entries;
-            const double first = pixelRepresentation == 1 ? static_cast<double>(static_cast<Sint16>(firstRaw))
-                                                          : static_cast<double>(firstRaw);
-            lo = first - 0.5;
-            hi = first + count - 0.5;
-          }
-        }
-        if (FractionInside(values, lo, hi) < kMinimumFractionInsideVOI)
-          info.warnings.push_back("the stored VOI LUT (input " + Number(lo + 0.5) + ".." + Number(hi - 0.5) +
-                                  ") does not fit the pixel values (" + Number(minValue) + ".." + Number(maxValue) +
-                                  "): min-max window used");
-        else if (image.setVoiLut(index))
-        {
-          const char * explanation = image.getVoiTransformationExplanation();
-          info.voi = "VOI LUT " + std::to_string(index + 1) + " of " + std::to_string(luts) +
-                     (explanation && *explanation ? " (" + std::string(explanation) + ")" : std::string());
-          applied = true;
-        }
-        else
-          info.warnings.push_back("the stored VOI LUT cannot be applied: min-max window used");
-      }
-      else if (windows > 0)
-      {
-        const unsigned long index = std::min<unsigned long>(options.voiIndex, windows - 1);
-        if (options.voiIndex >= windows)
-          info.warnings.push_back("window " + std::to_string(options.voiIndex + 1) + " requested but only " +
-                                  std::to_string(windows) + " stored: using the last");
-        Float64 center = 0, width = 0;
-        ds.findAndGetFloat64(DCM_WindowCenter, center, static_cast<unsigned long>(index));
-        ds.findAndGetFloat64(DCM_WindowWidth, width, static_cast<unsigned long>(index));
-        if (width < 1 || FractionInside(values, center - width / 2, center + width / 2) < kMinimumFractionInsideVOI)
-          info.warnings.push_back("the stored window (center " + Number(center) + ", width " + Number(width) +
-                                  ") does not fit the pixel values (" + Number(minValue) + ".." + Number(maxValue) +
-                                  "): min-max window used");
-        else if (image.setWindow(index))
-        {
-          info.voi = "window " + std::to_string(index + 1) + " of " + std::to_string(windows) + " (center " +
-                     Number(center) + ", width " + Number(width) + ")";
-          const std::string function = Upper(GetString(ds, DCM_VOILUTFunction));
-          if (!function.empty())
-            info.voi += " " + function;
-          applied = true;
-        }
-        else
-          info.warnings.push_back("the stored window cannot be applied: min-max window used");
-      }
-      else
-        info.warnings.push_back("no stored window or VOI LUT: min-max window used");
-    }
-    if (!applied)
-    {
-      image.setVoiLutFunction(EFV_Linear);
-      if (!image.setMinMaxWindow(0))
-        throw DicomError("cannot compute a window for " + path);
-      info.voi = "min-max window (" + Number(minValue) + ".." + Number(maxValue) + ")";
-    }
-    const void * rendered = image.getOutputData(16);
-    if (!rendered)
-      throw DicomError("cannot render " + path + ": " + std::string(DicomImage::getString(image.getStatus())));
-    const Uint16 * p = static_cast<const Uint16 *>(rendered);
-    for (size_t i = 0; i < n; ++i)
-    {
-      const float v = static_cast<float>(p[i]) / 65535.0f;
-      buffer[i] = info.inverted ? 1.0f - v : v;
-    }
-  }
-
+    WriteVOIValues(path, ds, *image, options, values, info, buffer);
   if (options.fixNegativeChest && options.voi != VOIMode::None)
-  {
-    auto boxMean = [&](double x0, double x1, double y0, double y1) {
-      double sum = 0;
-      size_t count = 0;
-      for (auto y = static_cast<size_t>(y0 * rows); y < static_cast<size_t>(y1 * rows); ++y)
-        for (auto x = static_cast<size_t>(x0 * columns); x < static_cast<size_t>(x1 * columns); ++x, ++count)
-          sum += buffer[y * columns + x];
-      return count ? sum / static_cast<double>(count) : 0.0;
-    };
-    const double centre = boxMean(0.46, 0.54, 0.3, 0.8);
-    const double right = boxMean(0.2, 0.36, 0.35, 0.6), left = boxMean(0.64, 0.8, 0.35, 0.6);
-    if (centre < right - 0.1 && centre < left - 0.1)
-    {
-      for (size_t i = 0; i < n; ++i)
-        buffer[i] = 1.0f - buffer[i];
-      info.negativeFixed = true;
-      info.warnings.push_back("the image looks like a negative (mediastinum darker than the lungs): inverted");
-    }
-  }
+    FixNegativeChest(buffer, info);
+
   // Keep the header only.
-  imagePtr.reset();
+  image.reset();
   delete ds.remove(DCM_PixelData);
   info.header = file;
   if (infoOut)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/io/DicomSegmentation.h"
 
 #include "rescrnet/AtomicFile.h"
@@ -309,10 +310,10 @@ WriteLungSegmentation(const std::string &                  path,
   try
   {
     AtomicFile        file(path);
-    const OFCondition saved = out.saveFile(file.TemporaryPath().c_str(), EXS_LittleEndianExplicit);
+    const OFCondition saved = out.saveFile(file.temporaryPath().c_str(), EXS_LittleEndianExplicit);
     if (saved.bad())
       throw DicomError("cannot write " + path + ": " + std::string(saved.text()));
-    file.Commit();
+    file.commit();
   }
   catch (const AtomicFileError & e)
   {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/io/ImageFile.h"
 
 #include "itkImageIOFactory.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/KerasImport.h"
 
 #include <hdf5.h>
@@ -36,6 +37,12 @@ struct H5Id
   {
     if (id >= 0 && close)
       close(id);
+  }
+  H5Id(H5Id && other) noexcept
+    : id(other.id)
+    , close(other.close)
+  {
+    other.id = -1;
   }
   H5Id(const H5Id &) = delete;
   H5Id &
@@ -323,10 +330,9 @@ baseName(const std::string & path)
   return p == std::string::npos ? path : path.substr(p + 1);
 }
 
-} // namespace
-
-KerasImportResult
-ImportKerasModel(const std::string & h5Path, const std::string & architectureJson)
+// The HDF5 file, opened read-only. Throws KerasImportError for a missing, unreadable or non-HDF5 file.
+H5Id
+openKerasFile(const std::string & h5Path)
 {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); // errors are reported through exceptions instead
   {
@@ -339,197 +345,195 @@ ImportKerasModel(const std::string & h5Path, const std::string & architectureJso
   H5Id file(H5Fopen(h5Path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file.valid())
     fail(h5Path + ": cannot open HDF5 file");
+  return file;
+}
 
-  // The architecture: explicit JSON, else the model_config attribute, else the sibling .json file.
-  std::string configText;
-  std::string configSource;
+// The Keras model configuration and where it came from: the explicit JSON file, else the model_config attribute of
+// an `_all.h5` file, else the `.json` file beside a `_weights.h5` file.
+struct Architecture
+{
+  json        config;
+  std::string source;
+};
+
+Architecture
+readArchitecture(hid_t file, const std::string & h5Path, const std::string & architectureJson)
+{
+  std::string  text;
+  Architecture architecture;
   if (!architectureJson.empty())
   {
-    configText = readTextFile(architectureJson);
-    if (configText.empty())
+    text = readTextFile(architectureJson);
+    if (text.empty())
       fail(architectureJson + ": cannot read the architecture JSON");
-    configSource = baseName(architectureJson);
+    architecture.source = baseName(architectureJson);
+  }
+  else if (const auto attribute = readStringAttribute(file, "model_config"); !attribute.empty())
+  {
+    text = attribute[0];
+    architecture.source = baseName(h5Path) + " (model_config)";
   }
   else
   {
-    const auto attr = readStringAttribute(file.id, "model_config");
-    if (!attr.empty())
+    std::string sibling = h5Path;
+    for (const char * suffix : { "_weights.h5", "_all.h5", ".h5" })
     {
-      configText = attr[0];
-      configSource = baseName(h5Path) + " (model_config)";
-    }
-    else
-    {
-      std::string sibling = h5Path;
-      for (const char * suffix : { "_weights.h5", "_all.h5", ".h5" })
+      const std::string s(suffix);
+      if (sibling.size() > s.size() && sibling.compare(sibling.size() - s.size(), s.size(), s) == 0)
       {
-        const std::string s(suffix);
-        if (sibling.size() > s.size() && sibling.compare(sibling.size() - s.size(), s.size(), s) == 0)
-        {
-          sibling = sibling.substr(0, sibling.size() - s.size()) + ".json";
-          break;
-        }
+        sibling = sibling.substr(0, sibling.size() - s.size()) + ".json";
+        break;
       }
-      configText = readTextFile(sibling);
-      if (configText.empty())
-        fail(h5Path + ": holds weights only and no architecture; expected " + sibling + " (or pass the JSON)");
-      configSource = baseName(sibling);
     }
+    text = readTextFile(sibling);
+    if (text.empty())
+      fail(h5Path + ": holds weights only and no architecture; expected " + sibling + " (or pass the JSON)");
+    architecture.source = baseName(sibling);
   }
-  json modelConfig;
   try
   {
-    modelConfig = ParseJson(configText);
+    architecture.config = ParseJson(text);
   }
   catch (const JsonError & e)
   {
-    fail(configSource + ": invalid Keras model JSON: " + e.what());
+    fail(architecture.source + ": invalid Keras model JSON: " + e.what());
   }
+  return architecture;
+}
 
-  KerasImportResult        result;
-  NetworkConfig            config;
+// The Keras layers of the network: its blocks (STEM first) and the head.
+struct NetworkLayers
+{
   std::vector<BlockLayers> blocks;
-  std::string              head, headAct;
-  try
-  {
-    KerasGraph   graph(modelConfig);
-    const json & inputCfg = graph.layer(graph.input()).config;
-    const json & shape = inputCfg.at("batch_input_shape");
-    if (!shape.is_array() || shape.size() != 4)
-      fail(configSource + ": unexpected Keras model JSON: batch_input_shape is not [batch, rows, columns, channels]");
-    config.inputChannels = JsonInteger(shape.at(3));
-    const bool fixedGrid = !shape.at(1).is_null() && !shape.at(2).is_null();
-    if (fixedGrid)
-    {
-      result.info.input.height = JsonInteger(shape.at(1));
-      result.info.input.width = JsonInteger(shape.at(2));
-    }
+  std::string              head, headActivation;
+};
 
-    std::string cur = graph.input();
-    while (true)
-    {
-      const bool  isStem = blocks.empty();
-      BlockLayers b;
-      std::string branchSource = cur;
-      if (!isStem)
-      {
-        auto bns = graph.consumers(cur, "BatchNormalization");
-        if (bns.empty())
-          break; // no pre-activation: the head follows
-        b.preBn = bns.at(0);
-        branchSource = graph.single(b.preBn, "LeakyReLU");
-      }
-      auto seps = graph.consumers(branchSource, "SeparableConv2D");
-      if (seps.empty())
-        fail("unexpected Keras graph: no separable convolutions after '" + branchSource + "'");
-      // Follow each branch to the Concatenate, whose input order fixes the channel order.
-      std::map<std::string, std::string> firstOfSecond;
-      std::string                        concat;
-      std::map<std::string, std::string> bnOfFirst;
-      for (const auto & s1 : seps)
-      {
-        const std::string bn = graph.single(s1, "BatchNormalization");
-        const std::string act = graph.single(bn, "LeakyReLU");
-        const std::string s2 = graph.single(act, "SeparableConv2D");
-        const std::string c = graph.single(s2, "Concatenate");
-        if (!concat.empty() && c != concat)
-          fail("unexpected Keras graph: branches of one block end in different Concatenate layers");
-        concat = c;
-        firstOfSecond[s2] = s1;
-        bnOfFirst[s1] = bn;
-      }
-      for (const auto & s2 : graph.layer(concat).inbound)
-      {
-        const std::string s1 = firstOfSecond.at(s2);
-        b.sep1.push_back(s1);
-        b.bn.push_back(bnOfFirst.at(s1));
-        b.sep2.push_back(s2);
-      }
-      std::vector<std::string> shortcuts = graph.consumers(cur, "Conv2D");
-      if (shortcuts.size() != 1)
-        fail("unexpected Keras graph: block input '" + cur + "' has " + std::to_string(shortcuts.size()) +
-             " 1x1 shortcut convolutions");
-      b.shortcut = shortcuts[0];
-      b.shortcutBn = graph.single(b.shortcut, "BatchNormalization");
-      b.add = graph.single(concat, "Add");
-      if (graph.single(b.shortcutBn, "Add") != b.add)
-        fail("unexpected Keras graph: shortcut of block " + std::to_string(blocks.size()) + " joins another Add");
-      cur = b.add;
-      auto drops = graph.consumers(cur, "SpatialDropout2D");
-      if (!drops.empty())
-      {
-        b.dropout = tidy(graph.layer(drops[0]).config.at("rate").get<double>());
-        cur = drops[0];
-      }
-      blocks.push_back(b);
-    }
-    if (graph.consumers(cur, "ConvLSTM2D").size() + graph.consumers(cur, "Bidirectional").size() > 0)
-      fail("Keras models with LSTM RES blocks are not supported by the importer");
-    head = graph.single(cur, "Conv2D");
-    headAct = graph.single(head, "LeakyReLU");
-    auto activations = graph.consumers(headAct, "");
-    if (activations.size() != 1 || (graph.layer(activations[0]).cls != "Softmax" &&
-                                    graph.layer(activations[0]).config.value("activation", std::string()) != "softmax"))
-      fail("unexpected Keras graph: the head does not end in a softmax");
+// The layers of block `index` (0: the STEM), which starts at `cur`, following the graph; false at the head.
+bool
+followBlock(const KerasGraph & graph, std::string & cur, size_t index, BlockLayers & b)
+{
+  std::string branchSource = cur;
+  if (index > 0)
+  {
+    auto bns = graph.consumers(cur, "BatchNormalization");
+    if (bns.empty())
+      return false; // no pre-activation: the head follows
+    b.preBn = bns.at(0);
+    branchSource = graph.single(b.preBn, "LeakyReLU");
+  }
+  auto seps = graph.consumers(branchSource, "SeparableConv2D");
+  if (seps.empty())
+    fail("unexpected Keras graph: no separable convolutions after '" + branchSource + "'");
+  // Follow each branch to the Concatenate, whose input order fixes the channel order.
+  std::map<std::string, std::string> firstOfSecond;
+  std::string                        concat;
+  std::map<std::string, std::string> bnOfFirst;
+  for (const auto & s1 : seps)
+  {
+    const std::string bn = graph.single(s1, "BatchNormalization");
+    const std::string act = graph.single(bn, "LeakyReLU");
+    const std::string s2 = graph.single(act, "SeparableConv2D");
+    const std::string c = graph.single(s2, "Concatenate");
+    if (!concat.empty() && c != concat)
+      fail("unexpected Keras graph: branches of one block end in different Concatenate layers");
+    concat = c;
+    firstOfSecond[s2] = s1;
+    bnOfFirst[s1] = bn;
+  }
+  for (const auto & s2 : graph.layer(concat).inbound)
+  {
+    const std::string s1 = firstOfSecond.at(s2);
+    b.sep1.push_back(s1);
+    b.bn.push_back(bnOfFirst.at(s1));
+    b.sep2.push_back(s2);
+  }
+  std::vector<std::string> shortcuts = graph.consumers(cur, "Conv2D");
+  if (shortcuts.size() != 1)
+    fail("unexpected Keras graph: block input '" + cur + "' has " + std::to_string(shortcuts.size()) +
+         " 1x1 shortcut convolutions");
+  b.shortcut = shortcuts[0];
+  b.shortcutBn = graph.single(b.shortcut, "BatchNormalization");
+  b.add = graph.single(concat, "Add");
+  if (graph.single(b.shortcutBn, "Add") != b.add)
+    fail("unexpected Keras graph: shortcut of block " + std::to_string(index) + " joins another Add");
+  cur = b.add;
+  auto drops = graph.consumers(cur, "SpatialDropout2D");
+  if (!drops.empty())
+  {
+    b.dropout = tidy(graph.layer(drops[0]).config.at("rate").get<double>());
+    cur = drops[0];
+  }
+  return true;
+}
 
-    // The configuration, read from the graph.
-    const json & firstSep = graph.layer(blocks[0].sep1[0]).config;
-    config.filters = JsonInteger(firstSep.at("filters"));
-    config.kernels.clear();
-    config.dilations.clear();
-    for (const auto & s : blocks[0].sep1)
-    {
-      const json & c = graph.layer(s).config;
-      config.kernels.push_back(pairValue(c, "kernel_size"));
-      config.dilations.push_back(pairValue(c, "dilation_rate"));
-      if (JsonInteger(c.at("depth_multiplier")) != 1 || c.at("padding") != "same")
-        fail("unsupported SeparableConv2D settings in '" + s + "'");
-    }
-    config.convResBlocks = static_cast<int64_t>(blocks.size()) - 1;
-    config.blockDropout.clear();
-    for (const auto & b : blocks)
-      config.blockDropout.push_back(b.dropout);
-    config.numClasses = JsonInteger(graph.layer(head).config.at("filters"));
-    config.leakySlope = tidy(graph.layer(headAct).config.at("alpha").get<double>());
-    const json & bnCfg = graph.layer(blocks[0].bn[0]).config;
-    config.batchNormEpsilon = tidy(bnCfg.at("epsilon").get<double>());
-    // Keras momentum m is PyTorch momentum 1 - m.
-    config.batchNormMomentum = tidy(1.0 - bnCfg.at("momentum").get<double>());
-    config.lstmBlocks = 0;
-    config.validate();
-    for (const auto & b : blocks)
-    {
-      for (size_t i = 0; i < b.sep1.size(); ++i)
-      {
-        const json & c = graph.layer(b.sep1[i]).config;
-        if (pairValue(c, "kernel_size") != config.kernels[i] || pairValue(c, "dilation_rate") != config.dilations[i])
-          fail("unexpected Keras graph: block branches differ in kernel or dilation ('" + b.sep1[i] + "')");
-      }
-    }
-  }
-  catch (const JsonError & e)
-  {
-    fail(configSource + ": unexpected Keras model JSON: " + e.what());
-  }
-  catch (const json::exception & e)
-  {
-    fail(configSource + ": unexpected Keras model JSON: " + e.what());
-  }
-  catch (const std::out_of_range & e)
-  {
-    fail(configSource + ": unexpected Keras graph: " + e.what());
-  }
-  catch (const std::invalid_argument & e)
-  {
-    fail(configSource + ": " + e.what());
-  }
+NetworkLayers
+walkGraph(const KerasGraph & graph)
+{
+  NetworkLayers layers;
+  std::string   cur = graph.input();
+  for (BlockLayers b; followBlock(graph, cur, layers.blocks.size(), b); b = BlockLayers())
+    layers.blocks.push_back(b);
+  if (graph.consumers(cur, "ConvLSTM2D").size() + graph.consumers(cur, "Bidirectional").size() > 0)
+    fail("Keras models with LSTM RES blocks are not supported by the importer");
+  layers.head = graph.single(cur, "Conv2D");
+  layers.headActivation = graph.single(layers.head, "LeakyReLU");
+  auto activations = graph.consumers(layers.headActivation, "");
+  if (activations.size() != 1 || (graph.layer(activations[0]).cls != "Softmax" &&
+                                  graph.layer(activations[0]).config.value("activation", std::string()) != "softmax"))
+    fail("unexpected Keras graph: the head does not end in a softmax");
+  return layers;
+}
 
-  // Weights.
-  ResCRNet     net(config);
-  WeightReader weights(file.id, h5Path);
-  for (size_t bi = 0; bi < blocks.size(); ++bi)
+// The network configuration, read from the layers' configurations.
+NetworkConfig
+configurationOf(const KerasGraph & graph, const NetworkLayers & layers, int64_t inputChannels)
+{
+  NetworkConfig config;
+  config.inputChannels = inputChannels;
+  const json & firstSep = graph.layer(layers.blocks[0].sep1[0]).config;
+  config.filters = JsonInteger(firstSep.at("filters"));
+  config.kernels.clear();
+  config.dilations.clear();
+  for (const auto & s : layers.blocks[0].sep1)
   {
-    const BlockLayers & b = blocks[bi];
+    const json & c = graph.layer(s).config;
+    config.kernels.push_back(pairValue(c, "kernel_size"));
+    config.dilations.push_back(pairValue(c, "dilation_rate"));
+    if (JsonInteger(c.at("depth_multiplier")) != 1 || c.at("padding") != "same")
+      fail("unsupported SeparableConv2D settings in '" + s + "'");
+  }
+  config.convResBlocks = static_cast<int64_t>(layers.blocks.size()) - 1;
+  config.blockDropout.clear();
+  for (const auto & b : layers.blocks)
+    config.blockDropout.push_back(b.dropout);
+  config.numClasses = JsonInteger(graph.layer(layers.head).config.at("filters"));
+  config.leakySlope = tidy(graph.layer(layers.headActivation).config.at("alpha").get<double>());
+  const json & bnCfg = graph.layer(layers.blocks[0].bn[0]).config;
+  config.batchNormEpsilon = tidy(bnCfg.at("epsilon").get<double>());
+  // Keras momentum m is PyTorch momentum 1 - m.
+  config.batchNormMomentum = tidy(1.0 - bnCfg.at("momentum").get<double>());
+  config.lstmBlocks = 0;
+  config.validate();
+  for (const auto & b : layers.blocks)
+  {
+    for (size_t i = 0; i < b.sep1.size(); ++i)
+    {
+      const json & c = graph.layer(b.sep1[i]).config;
+      if (pairValue(c, "kernel_size") != config.kernels[i] || pairValue(c, "dilation_rate") != config.dilations[i])
+        fail("unexpected Keras graph: block branches differ in kernel or dilation ('" + b.sep1[i] + "')");
+    }
+  }
+  return config;
+}
+
+// Copies the Keras weights into `net`; returns how each block's layers mapped onto the port.
+std::vector<std::string>
+loadWeights(const WeightReader & weights, const NetworkLayers & layers, const NetworkConfig & config, ResCRNet & net)
+{
+  std::vector<std::string> mapping;
+  for (size_t bi = 0; bi < layers.blocks.size(); ++bi)
+  {
+    const BlockLayers & b = layers.blocks[bi];
     auto                block = net->convBlocks[bi]->as<ConvResBlock>();
     std::string         line = bi == 0 ? "STEM:" : "CONV RES " + std::to_string(bi) + ":";
     if (!b.preBn.empty())
@@ -548,12 +552,76 @@ ImportKerasModel(const std::string & h5Path, const std::string & architectureJso
     loadConv(weights, b.shortcut, block->shortcut);
     loadBatchNorm(weights, b.shortcutBn, block->shortcutBn);
     line += " shortcut " + b.shortcut + " > " + b.shortcutBn;
-    result.mapping.push_back(line);
+    mapping.push_back(line);
   }
-  loadConv(weights, head, net->head);
-  result.mapping.push_back("head: " + head + " > " + headAct);
-  net->eval();
+  loadConv(weights, layers.head, net->head);
+  mapping.push_back("head: " + layers.head + " > " + layers.headActivation);
+  return mapping;
+}
 
+json
+provenanceOf(hid_t file, const std::string & h5Path, const std::string & architectureSource)
+{
+  json prov = json::object();
+  prov["kind"] = "imported";
+  prov["source"] = baseName(h5Path);
+  prov["architecture_source"] = architectureSource;
+  const auto kerasVersion = readStringAttribute(file, "keras_version");
+  if (!kerasVersion.empty())
+    prov["keras_version"] = kerasVersion[0];
+  const std::string bytes = readTextFile(h5Path);
+  prov["source_crc32"] = static_cast<uint64_t>(Crc32(bytes.data(), bytes.size()));
+  prov["licence"] = "Apache-2.0 (CXR-Net, dgattiwsu)";
+  prov["imported_by"] = "ITKResCRNet ResCRNetImportKeras";
+  return prov;
+}
+
+} // namespace
+
+KerasImportResult
+ImportKerasModel(const std::string & h5Path, const std::string & architectureJson)
+{
+  const H5Id         file = openKerasFile(h5Path);
+  const Architecture architecture = readArchitecture(file.id, h5Path, architectureJson);
+
+  KerasImportResult result;
+  NetworkConfig     config;
+  NetworkLayers     layers;
+  try
+  {
+    const KerasGraph graph(architecture.config);
+    const json &     shape = graph.layer(graph.input()).config.at("batch_input_shape");
+    if (!shape.is_array() || shape.size() != 4)
+      fail(architecture.source +
+           ": unexpected Keras model JSON: batch_input_shape is not [batch, rows, columns, channels]");
+    if (!shape.at(1).is_null() && !shape.at(2).is_null()) // a fixed grid
+    {
+      result.info.input.height = JsonInteger(shape.at(1));
+      result.info.input.width = JsonInteger(shape.at(2));
+    }
+    layers = walkGraph(graph);
+    config = configurationOf(graph, layers, JsonInteger(shape.at(3)));
+  }
+  catch (const JsonError & e)
+  {
+    fail(architecture.source + ": unexpected Keras model JSON: " + e.what());
+  }
+  catch (const json::exception & e)
+  {
+    fail(architecture.source + ": unexpected Keras model JSON: " + e.what());
+  }
+  catch (const std::out_of_range & e)
+  {
+    fail(architecture.source + ": unexpected Keras graph: " + e.what());
+  }
+  catch (const std::invalid_argument & e)
+  {
+    fail(architecture.source + ": " + e.what());
+  }
+
+  ResCRNet net(config);
+  result.mapping = loadWeights(WeightReader(file.id, h5Path), layers, config, net);
+  net->eval();
   result.network = net;
   result.info.architecture = config;
   result.info.input.channels = config.inputChannels;
@@ -561,20 +629,7 @@ ImportKerasModel(const std::string & h5Path, const std::string & architectureJso
     config.numClasses == 2 ? std::vector<std::string>{ "lungs", "non_lungs" } : std::vector<std::string>{};
   for (int64_t c = static_cast<int64_t>(result.info.classes.size()); c < config.numClasses; ++c)
     result.info.classes.push_back("class_" + std::to_string(c));
-  json prov = json::object();
-  prov["kind"] = "imported";
-  prov["source"] = baseName(h5Path);
-  prov["architecture_source"] = configSource;
-  const auto kerasVersion = readStringAttribute(file.id, "keras_version");
-  if (!kerasVersion.empty())
-    prov["keras_version"] = kerasVersion[0];
-  prov["source_crc32"] = static_cast<uint64_t>([&] {
-    const std::string bytes = readTextFile(h5Path);
-    return Crc32(bytes.data(), bytes.size());
-  }());
-  prov["licence"] = "Apache-2.0 (CXR-Net, dgattiwsu)";
-  prov["imported_by"] = "ITKResCRNet ResCRNetImportKeras";
-  result.info.provenance = prov;
+  result.info.provenance = provenanceOf(file.id, h5Path, architecture.source);
   return result;
 }
 

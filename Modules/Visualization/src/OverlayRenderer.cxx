@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/OverlayRenderer.h"
 
 #include "rescrnet/AtomicFile.h"
@@ -151,11 +152,11 @@ RenderOverlayPNG(const itk::Image<float, 2> *         grey,
   rescrnet::AtomicFile file(path);
   auto                 writer = vtkSmartPointer<vtkPNGWriter>::New();
   writer->SetInputConnection(grab->GetOutputPort());
-  writer->SetFileName(file.TemporaryPath().c_str());
+  writer->SetFileName(file.temporaryPath().c_str());
   writer->Write();
   if (writer->GetErrorCode() != 0)
     throw std::runtime_error("cannot write " + path);
-  file.Commit();
+  file.commit();
 }
 
 } // namespace rescrnet::viz

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ResCRNetDownstream <model file>: the composite filter of an installed ITKResCRNet on a synthetic radiograph.
 #include "itkCXRLungSegmentationImageFilter.h"
 #include "itkImageRegionConstIterator.h"

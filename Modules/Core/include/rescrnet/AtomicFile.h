@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The project's one way of writing a file: the content goes to a temporary file in the target's folder, is flushed
 // to disk, and is renamed over the target only when complete, so that a failed or interrupted run never leaves a
 // partial file behind (a full disk, a crash, a killed process). Model files, checkpoints, images, CSV and JSON
@@ -20,15 +21,15 @@ public:
   using std::runtime_error::runtime_error;
 };
 
-// A file that replaces `path` when Commit() succeeds. The temporary file is "<folder>/.tmp-<pid>-<n>-<name>": in
+// A file that replaces `path` when commit() succeeds. The temporary file is "<folder>/.tmp-<pid>-<n>-<name>": in
 // the same folder (so the rename is atomic), hidden, and ending like the target (so that writers that choose the
 // format by extension, ITK's and VTK's, choose the same one). It is removed when the AtomicFile is destroyed
-// without a successful Commit(), and when Commit() fails.
+// without a successful commit(), and when commit() fails.
 //
 //   rescrnet::AtomicFile file(path);          // throws when the folder does not exist or is not writable
-//   writer->SetFileName(file.TemporaryPath()); // or write bytes with file.Write(...)
+//   writer->SetFileName(file.temporaryPath()); // or write bytes with file.write(...)
 //   writer->Update();
-//   file.Commit();                            // flushes, then renames over `path`
+//   file.commit();                            // flushes, then renames over `path`
 class AtomicFile
 {
 public:
@@ -39,24 +40,24 @@ public:
   operator=(const AtomicFile &) = delete;
 
   const std::string &
-  Path() const
+  path() const
   {
     return m_Path;
   }
   const std::string &
-  TemporaryPath() const
+  temporaryPath() const
   {
     return m_TemporaryPath;
   }
 
   // Writes `bytes` to the temporary file (replacing what it held). Throws AtomicFileError (e.g. a full disk).
   void
-  Write(const std::string & bytes);
+  write(const std::string & bytes);
 
   // Flushes the temporary file to disk and renames it over the target. Throws AtomicFileError when the temporary
   // file is missing or cannot be flushed or renamed; the temporary file is gone either way.
   void
-  Commit();
+  commit();
 
 private:
   std::string m_Path;
@@ -64,7 +65,7 @@ private:
   bool        m_Committed{ false };
 };
 
-// AtomicFile(path).Write(bytes) and Commit().
+// AtomicFile(path).write(bytes) and commit().
 void
 WriteFileAtomically(const std::string & path, const std::string & bytes);
 

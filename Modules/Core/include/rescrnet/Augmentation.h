@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Geometric (and optional intensity) augmentation for training, after Keras' ImageDataGenerator as the authors used
 // it: rotation, shift, shear, zoom, horizontal and vertical flips, reflect padding, bilinear resampling. One transform
 // is drawn per sample and applied to the image and its masks together, so they stay aligned; masks are rounded

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Building blocks of Res-CR-Net (see rescrnet-spec: separable atrous convolutions, CONV RES and LSTM RES blocks).
 // Layout is NCHW; every convolution is stride 1 with TensorFlow 'same' padding, so blocks keep full resolution.
 #ifndef rescrnet_Blocks_h

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CSV with RFC 4180's quoting: a cell holding a comma, a double quote, CR or LF is enclosed in double quotes, with its
 // quotes doubled, so that any file name or message survives a round trip. Records end in LF (the project's text files
 // and Unix tools expect it; RFC 4180 readers, Python's csv module and spreadsheets accept it); the reader takes LF and
@@ -20,34 +21,34 @@ public:
 
   // Appends a record; throws std::invalid_argument when it has more cells than the header (fewer are padded).
   CsvTable &
-  AddRow(std::vector<std::string> cells);
+  addRow(std::vector<std::string> cells);
 
   const std::vector<std::string> &
-  Header() const
+  header() const
   {
     return m_Header;
   }
   size_t
-  RowCount() const
+  rowCount() const
   {
     return m_Rows.size();
   }
 
-  // The table as RFC 4180 text.
+  // The table as CSV text.
   std::string
-  Text() const;
+  text() const;
 
-  // Writes Text() atomically (rescrnet::WriteFileAtomically); throws AtomicFileError.
+  // Writes text() atomically (rescrnet::WriteFileAtomically); throws AtomicFileError.
   void
-  Write(const std::string & path) const;
+  write(const std::string & path) const;
 
   // A number as a cell: `precision` significant digits (C++ streams' default formatting).
   static std::string
-  Number(double value, int precision = 6);
+  number(double value, int precision = 6);
 
   // `cell` quoted when RFC 4180 requires it.
   static std::string
-  Quote(const std::string & cell);
+  quote(const std::string & cell);
 
 private:
   std::vector<std::string>              m_Header;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fast CPU depthwise dilated 2-D convolution (the depthwise half of Keras SeparableConv2D): stride 1, TF 'same'
 // zero padding (symmetric, d (k - 1) / 2 for odd k), no bias, groups = channels. Forward and backward (grad_input
 // and grad_weight) are hand-written loops vectorised for AVX-512 / AVX2+FMA / SSE with runtime dispatch and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Multi-process data parallelism on LibTorch's own distributed package (c10d): a TCPStore for the rendezvous and a
 // Gloo process group for the collectives. Every process runs the same program; rank 0 hosts the store on
 // masterAddress:masterPort, the others connect to it. The c10d and Gloo headers stay inside Distributed.cxx.

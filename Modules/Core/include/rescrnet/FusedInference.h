@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fused CPU inference for Res-CR-Net (no autograd, eval mode). Each block runs as two passes over zero-padded planar
 // feature maps, each pass a set of (branch, row group) tasks on LibTorch's thread pool:
 //   pass 1: depthwise dilated convolution of the branch input -> pointwise 1x1 with the branch batch norm folded in

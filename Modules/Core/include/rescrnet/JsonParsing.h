@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // JSON for model headers, Keras model configurations, checkpoints and reports: nlohmann::ordered_json (keys keep
 // their insertion order, so written headers read naturally), with the limits that untrusted text needs. The library
 // is header-only, so Core still links LibTorch alone.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Losses and metrics of Res-CR-Net (rescrnet-spec section 5). All reductions are global sums over the whole batch
 // tensor [B, C, H, W] (all classes together), as in the authors' code.
 #ifndef rescrnet_Losses_h

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The self-describing model file: one file with a JSON header (architecture, input grid and preprocessing, class
 // names, provenance, metrics, tensor table) followed by the raw float32 tensors (weights and batch-norm statistics).
 //
@@ -75,6 +76,7 @@ ReadModelInfo(const std::string & path);
 LoadedModel
 LoadModel(const std::string & path);
 
+// CRC-32 (zlib's) of `size` bytes, continuing from `crc`.
 uint32_t
 Crc32(const void * data, size_t size, uint32_t crc = 0);
 

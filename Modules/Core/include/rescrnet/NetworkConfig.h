@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Configuration of a Res-CR-Net: everything that shapes the graph is data, not code.
 #ifndef rescrnet_NetworkConfig_h
 #define rescrnet_NetworkConfig_h

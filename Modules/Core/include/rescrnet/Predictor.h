@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Inference: a batch of images in, per-class probabilities out. No autograd, eval mode, any height and width.
 #ifndef rescrnet_Predictor_h
 #define rescrnet_Predictor_h

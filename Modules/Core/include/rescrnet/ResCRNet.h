@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Res-CR-Net network: STEM + CONV RES blocks (+ LSTM RES blocks) + softmax head, as configured.
 #ifndef rescrnet_ResCRNet_h
 #define rescrnet_ResCRNet_h

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small text helpers shared by the modules: error messages on one line, trimming, comma-separated values.
 #ifndef rescrnet_TextUtilities_h
 #define rescrnet_TextUtilities_h

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Training of Res-CR-Net: weighted Tanimoto loss with contour weights, Adam, Keras batch-norm momentum, seeded
 // augmentation, deterministic data order, validation and a checkpoint each epoch, resume, best model by validation
 // loss, early stopping, a time budget and a CSV history. Data arrive as tensors (Filters/ turns images into them with
@@ -175,15 +176,9 @@ public:
     return m_Config;
   }
 
+  // The history so far as WriteTrainingHistoryCsv writes it.
   void
-  writeHistoryCsv(const std::string & path) const
-  {
-    WriteHistoryCsv(m_History, path);
-  }
-  // epoch,loss,tanimoto,val_loss,val_tanimoto,val_dice,seconds,learning_rate, then val_dice_<source> for each
-  // validation source of the first record that has them (written atomically).
-  static void
-  WriteHistoryCsv(const std::vector<EpochRecord> & history, const std::string & path);
+  writeHistoryCsv(const std::string & path) const;
 
   // Recomputes batch-norm running statistics as a cumulative average over `batches` batches of `data`. With a
   // process group, the ranks take the batches in turn and average their statistics (all ranks end up with the
@@ -266,6 +261,11 @@ private:
   std::string                         m_StopReason;
   std::unique_ptr<ProcessGroup>       m_Group;
 };
+
+// epoch,loss,tanimoto,val_loss,val_tanimoto,val_dice,seconds,learning_rate, then val_dice_<source> for each
+// validation source of the first record that has them; one row per epoch (written atomically).
+void
+WriteTrainingHistoryCsv(const std::vector<EpochRecord> & history, const std::string & path);
 
 } // namespace rescrnet
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Import of the authors' Keras HDF5 files (weights-only `*_weights.h5` with the sibling `.json` architecture, or
 // full `*_all.h5` models). Layers are matched through the Keras graph (the JSON inbound nodes), never by the numbers
 // in their auto-generated names, and the network configuration is read from the graph.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // VTK rendering of a radiograph with its lung label map: an image actor for the grey levels and a semi-transparent
 // coloured actor for the labels, rendered off screen to a PNG (through X: Debian's VTK has no OSMesa/EGL, so tests
 // run under Xvfb). The ITK -> VTK bridge is a deep copy (Debian's ITK has no ITKVtkGlue).

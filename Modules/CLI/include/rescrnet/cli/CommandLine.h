@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Command-line parsing driven by a module's XML description, the automatic Slicer flags, the generated --help text,
 // the return-parameter file and Run(), which wraps a module's main with all of it.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Watches an ITK process object and writes Slicer's progress tags on stdout (flushed after each write):
 //   StartEvent    -> <filter-start><filter-name>Class</filter-name><filter-comment> "comment" </filter-comment>...
 //   ProgressEvent -> <filter-progress>overall</filter-progress> with the filter's 0..1 mapped onto [start, end] of the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Slicer Execution Model description of a command-line module, read from its XML: module metadata and the
 // parameter table (name, flags, type, channel, index, default, constraints) that drives the argument parser, the
 // generated --help text and the return-parameter writer. The XML is the single source of truth.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Progress reporting for command-line modules, without ITK:
 //  - Slicer's progress tags on stdout (flushed after each write), which Slicer scans for the last
 //    <filter-progress>: ReportProgress() and ProgressStage for stages that are not ITK filters;

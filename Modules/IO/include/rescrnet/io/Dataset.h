@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Image/mask pairs for evaluation and training: split CSV files (id,image,mask,source,...,split) and folders
 // matched by file name.
 #ifndef rescrnet_io_Dataset_h

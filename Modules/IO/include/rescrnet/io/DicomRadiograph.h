@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading projection radiographs (CR, DX, and other single-frame X-ray images) from DICOM with DCMTK, with the grey
 // levels a radiologist would see: modality transformation (rescale or Modality LUT), VOI (stored window or VOI LUT,
 // or a min-max window), and MONOCHROME1 inverted exactly once, so that dense structures (bone) are bright.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Writing lung segmentations of projection radiographs as DICOM Segmentation objects (binary SEG, dcmseg), and
 // reading them back. Radiographs have no Frame of Reference: each frame references the source image through the
 // Derivation Image functional group, Segment Number is the only dimension index, there are no plane position,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading and writing images for the project's tools and for C++ users: any format ITK reads (PNG, JPEG, TIFF, NRRD,
 // NIfTI, MetaImage, ...), DICOM radiographs through rescrnet::io::ReadRadiograph (VOI, MONOCHROME1), a guard that
 // decodes PNG files before ITK 5.2's reader (whose libpng error handler aborts the process on a corrupt file), and
@@ -144,10 +145,10 @@ WriteImage(const TImage * image, const std::string & path, bool compress = true)
     AtomicFile file(path);
     auto       writer = itk::ImageFileWriter<TImage>::New();
     writer->SetInput(image);
-    writer->SetFileName(file.TemporaryPath());
+    writer->SetFileName(file.temporaryPath());
     writer->SetUseCompression(compress);
     writer->Update();
-    file.Commit();
+    file.commit();
   }
   catch (const itk::ExceptionObject & e)
   {

@@ -90,7 +90,9 @@ SourceWeights(const std::string & text)
 // The model, history, curve and cache files can be written, none of them is an input, and the checkpoint folder exists
 // or can be created; throws before any work is done.
 void
-CheckTrainingOutputs(const cli::Arguments & args, const std::vector<std::string> & outputs, const std::string & checkpoints)
+CheckTrainingOutputs(const cli::Arguments &           args,
+                     const std::vector<std::string> & outputs,
+                     const std::string &              checkpoints)
 {
   std::vector<std::string> inputs = args.GetAll("split");
   for (const char * name : { "initModel", "images", "masks", "valImages", "valMasks" })

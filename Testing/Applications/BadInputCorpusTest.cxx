@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The bad-input corpus: inputs a hostile but realistic user gives the segmentation module (truncated, corrupt, empty
 // and oversized images in every format, DICOM files with patched headers, damaged model files, special files, outputs
 // that are inputs), all generated here by the project's own code. Each case asserts what the README's "Bad input"
@@ -14,6 +15,7 @@
 #include "itkImageRegionIterator.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <csignal>
 #include <functional>
@@ -36,8 +38,8 @@ typename itk::Image<TPixel, D>::Pointer
 PhantomImage(unsigned w, unsigned h, unsigned depth = 1)
 {
   using ImageType = itk::Image<TPixel, D>;
-  auto                           img = ImageType::New();
-  typename ImageType::SizeType   size;
+  auto                         img = ImageType::New();
+  typename ImageType::SizeType size;
   size.Fill(1);
   size[0] = w;
   size[1] = h;
@@ -232,7 +234,9 @@ TEST(BadInputCorpus, EveryCaseFailsCleanly)
   const std::string modelBytes = Bytes(model);
   std::vector<Case> cases;
   // A segmentation of `input` into the output folder.
-  auto segment = [&](const std::string & category, const std::string & name, const fs::path & input,
+  auto segment = [&](const std::string &      category,
+                     const std::string &      name,
+                     const fs::path &         input,
                      std::vector<std::string> extra = {}) {
     std::vector<std::string> args{ "--model", model.string() };
     args.insert(args.end(), extra.begin(), extra.end());
@@ -296,7 +300,8 @@ TEST(BadInputCorpus, EveryCaseFailsCleanly)
   for (const std::string spacing : { "1e308", "nan", "0" })
   {
     const fs::path p = in / ("spacing-" + spacing + ".mha");
-    Put(p, Replace(Bytes(GoodImage(scratch, "s", ".mha")), "ElementSpacing = 1 1", "ElementSpacing = " + spacing + " 1"));
+    Put(p,
+        Replace(Bytes(GoodImage(scratch, "s", ".mha")), "ElementSpacing = 1 1", "ElementSpacing = " + spacing + " 1"));
     segment("non-finite", p.filename().string(), p);
   }
   // 5. Wrong dimensions or components.
@@ -319,12 +324,10 @@ TEST(BadInputCorpus, EveryCaseFailsCleanly)
     WriteSyntheticRadiograph(r, in / name);
     segment("dicom", name, in / name);
   };
-  dicom("rows-beyond-data.dcm", [](SyntheticRadiograph & r) {
-    r.edit = [](DcmDataset & ds) { ds.putAndInsertUint16(DCM_Rows, 80); };
-  });
-  dicom("data-beyond-rows.dcm", [](SyntheticRadiograph & r) {
-    r.edit = [](DcmDataset & ds) { ds.putAndInsertUint16(DCM_Rows, 20); };
-  });
+  dicom("rows-beyond-data.dcm",
+        [](SyntheticRadiograph & r) { r.edit = [](DcmDataset & ds) { ds.putAndInsertUint16(DCM_Rows, 80); }; });
+  dicom("data-beyond-rows.dcm",
+        [](SyntheticRadiograph & r) { r.edit = [](DcmDataset & ds) { ds.putAndInsertUint16(DCM_Rows, 20); }; });
   dicom("rows-65535.dcm", [](SyntheticRadiograph & r) {
     r.edit = [](DcmDataset & ds) {
       ds.putAndInsertUint16(DCM_Rows, 65535);
@@ -365,8 +368,8 @@ TEST(BadInputCorpus, EveryCaseFailsCleanly)
     const fs::path p = in / name;
     Put(p, bytes);
     const fs::path image = GoodImage(scratch, "cxr", ".png");
-    cases.push_back({ "model", name, { "--model", p.string(), image.string(), (out / "lungs.nrrd").string() },
-                      p.string(), {} });
+    cases.push_back(
+      { "model", name, { "--model", p.string(), image.string(), (out / "lungs.nrrd").string() }, p.string(), {} });
   };
   using Json = nlohmann::ordered_json;
   badModel("truncated-10.rcn", modelBytes.substr(0, 10));
@@ -394,41 +397,58 @@ TEST(BadInputCorpus, EveryCaseFailsCleanly)
     segment("special", "fifo.png", fifo);
     segment("special", "dev-zero", "/dev/zero");
     fs::create_directories(in / "folder.png");
-    cases.push_back({ "special", "folder-as-output", { "--model", model.string(), GoodImage(in, "a", ".png").string(),
-                                                       (in / "folder.png").string() },
-                      (in / "folder.png").string(), {} });
+    cases.push_back({ "special",
+                      "folder-as-output",
+                      { "--model", model.string(), GoodImage(in, "a", ".png").string(), (in / "folder.png").string() },
+                      (in / "folder.png").string(),
+                      {} });
     const fs::path loop = in / "loop.png";
     fs::create_symlink(loop, loop);
     segment("special", "loop.png", loop);
     segment("special", "missing.png", in / "missing.png");
     const fs::path model2 = in / "fifo.rcn";
     ASSERT_EQ(::mkfifo(model2.c_str(), 0600), 0);
-    cases.push_back({ "special", "fifo-model", { "--model", model2.string(), GoodImage(in, "b", ".png").string(),
-                                                 (out / "lungs.nrrd").string() },
-                      model2.string(), {} });
+    cases.push_back(
+      { "special",
+        "fifo-model",
+        { "--model", model2.string(), GoodImage(in, "b", ".png").string(), (out / "lungs.nrrd").string() },
+        model2.string(),
+        {} });
   }
   // 9. Outputs that would destroy data or cannot be written.
   {
     const fs::path self = GoodImage(in, "self", ".nrrd");
-    cases.push_back({ "output", "output-is-input", { "--model", model.string(), self.string(), self.string() },
-                      self.string(), self });
+    cases.push_back({ "output",
+                      "output-is-input",
+                      { "--model", model.string(), self.string(), self.string() },
+                      self.string(),
+                      self });
     const fs::path link = in / "link.nrrd";
     fs::create_symlink(self, link);
-    cases.push_back({ "output", "output-is-input-by-link", { "--model", model.string(), self.string(), link.string() },
-                      link.string(), self });
-    cases.push_back({ "output", "output-is-model", { "--model", model.string(), self.string(), model.string() },
-                      model.string(), model });
+    cases.push_back({ "output",
+                      "output-is-input-by-link",
+                      { "--model", model.string(), self.string(), link.string() },
+                      link.string(),
+                      self });
+    cases.push_back({ "output",
+                      "output-is-model",
+                      { "--model", model.string(), self.string(), model.string() },
+                      model.string(),
+                      model });
     cases.push_back({ "output",
                       "missing-folder",
                       { "--model", model.string(), self.string(), (out / "no" / "lungs.nrrd").string() },
                       (out / "no" / "lungs.nrrd").string(),
                       {} });
     const std::string longName = (out / (std::string(260, 'n') + ".nrrd")).string();
-    cases.push_back({ "output", "name-too-long", { "--model", model.string(), self.string(), longName }, longName, {} });
-    cases.push_back({ "output", "overlay-is-input",
-                      { "--model", model.string(), "--overlay", self.string(), self.string(),
-                        (out / "lungs.nrrd").string() },
-                      self.string(), self });
+    cases.push_back(
+      { "output", "name-too-long", { "--model", model.string(), self.string(), longName }, longName, {} });
+    cases.push_back(
+      { "output",
+        "overlay-is-input",
+        { "--model", model.string(), "--overlay", self.string(), self.string(), (out / "lungs.nrrd").string() },
+        self.string(),
+        self });
   }
   // 10. Numbers that do not fit.
   segment("arguments", "threads-overflow", GoodImage(in, "c", ".png"), { "--threads", "4294967360" });
@@ -463,4 +483,14 @@ TEST(BadInputCorpus, EveryCaseFailsCleanly)
     summary += " " + category + "=" + std::to_string(n);
   std::cout << cases.size() << " bad inputs:" << summary << "; peak memory " << peak / 1024 << " MiB" << std::endl;
   EXPECT_GE(cases.size(), 80u);
+  // The generated files seed the image and model-file fuzz corpora (Testing/Fuzz, Utilities/fuzz.sh).
+  if (const char * keep = std::getenv("RESCRNET_KEEP_CORPUS"); keep && *keep)
+  {
+    fs::create_directories(keep);
+    for (const fs::path & folder : { in, scratch })
+      for (const auto & e : fs::directory_iterator(folder))
+        if (e.is_regular_file() && !e.is_symlink())
+          fs::copy_file(e.path(), fs::path(keep) / e.path().filename(), fs::copy_options::overwrite_existing);
+    fs::copy_file(model, fs::path(keep) / "tiny.rcn", fs::copy_options::overwrite_existing);
+  }
 }

@@ -277,7 +277,7 @@ TEST_F(ModelFileFixture, DuplicateTensorIsNamed)
 
 TEST_F(ModelFileFixture, ArchitectureValuesOutOfRangeAreRefusedBeforeAllocation)
 {
-  const std::string bytes = readAll(path);
+  const std::string                                                      bytes = readAll(path);
   const std::vector<std::pair<std::string, std::function<void(json &)>>> cases = {
     { "leaky_slope", [](json & h) { h["architecture"]["leaky_slope"] = "NaN"; } },
     { "filters", [](json & h) { h["architecture"]["filters"] = 1 << 20; } },
@@ -305,8 +305,8 @@ TEST(NetworkConfigTest, StateElementCountMatchesTheNetwork)
   NetworkConfig twoBranches = rescrnet::testing::TinyNetworkConfig();
   twoBranches.kernels = { 3, 5 };
   twoBranches.dilations = { 1, 2 };
-  for (const NetworkConfig & c : { NetworkConfig::LungDefault(), smallConfig(), rescrnet::testing::TinyNetworkConfig(),
-                                   withLstm, twoBranches })
+  for (const NetworkConfig & c :
+       { NetworkConfig::LungDefault(), smallConfig(), rescrnet::testing::TinyNetworkConfig(), withLstm, twoBranches })
   {
     ResCRNet net(c);
     double   n = 0;

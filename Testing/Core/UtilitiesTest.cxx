@@ -168,8 +168,7 @@ TEST(AtomicFile, OutputGuardRefusesInputsDuplicatesAndSpecialFiles)
   EXPECT_THROW(rescrnet::CheckOutputFiles({ link }, { input }), rescrnet::AtomicFileError);
   EXPECT_THROW(rescrnet::CheckOutputFiles({ (dir / "." / "in.png").string() }, { input }), rescrnet::AtomicFileError);
   const std::string out = (dir / "out.nrrd").string();
-  EXPECT_THROW(rescrnet::CheckOutputFiles({ out, (dir / "." / "out.nrrd").string() }, {}),
-               rescrnet::AtomicFileError);
+  EXPECT_THROW(rescrnet::CheckOutputFiles({ out, (dir / "." / "out.nrrd").string() }, {}), rescrnet::AtomicFileError);
   EXPECT_NO_THROW(rescrnet::CheckOutputFiles({ out, (dir / "b.nrrd").string() }, { input }));
   const std::string fifo = (dir / "fifo.csv").string();
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);

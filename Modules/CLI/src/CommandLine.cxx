@@ -142,7 +142,8 @@ CheckInputPath(const Parameter & p, const std::string & value)
 // No output file is one of the input files (same device and inode): a run never overwrites its input. An output
 // folder may be an input folder (the tools keep their outputs apart by name).
 void
-CheckOutputsAreNotInputs(const ModuleDescription & description, const std::map<std::string, std::vector<std::string>> & values)
+CheckOutputsAreNotInputs(const ModuleDescription &                               description,
+                         const std::map<std::string, std::vector<std::string>> & values)
 {
   for (const auto & [outName, outValues] : values)
   {

@@ -186,8 +186,8 @@ ProcessGroup::ProcessGroup(const DistributedConfig & config)
     const std::string role = m_Config.rank == 0 ? "host" : "reach";
     throw std::runtime_error("cannot " + role + " the rendezvous at " + where + " (rank " +
                              std::to_string(m_Config.rank) + " of " + std::to_string(m_Config.worldSize) +
-                             ", timeout " + secondsText(m_Config.rendezvousTimeoutSeconds) + "): " +
-                             OneLine(e.what_without_backtrace()));
+                             ", timeout " + secondsText(m_Config.rendezvousTimeoutSeconds) +
+                             "): " + OneLine(e.what_without_backtrace()));
   }
   // Collectives (and Gloo's own connection set-up) wait up to the training timeout from here on.
   m_Impl->store->setTimeout(toMilliseconds(m_Config.timeoutSeconds));

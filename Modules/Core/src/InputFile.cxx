@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/InputFile.h"
 
 #include <cerrno>
@@ -141,7 +142,7 @@ ReadInputFile(const std::string & path, uint64_t maxBytes, const std::string & w
 void
 CheckPixelBudget(const std::string & path, uint64_t width, uint64_t height, uint64_t depth, uint64_t maxPixels)
 {
-  uint64_t area = 0, pixels = 0;
+  uint64_t   area = 0, pixels = 0;
   const bool fits = MultiplyWithoutOverflow(width, height, area) && MultiplyWithoutOverflow(area, depth, pixels);
   if (!fits || pixels > maxPixels)
   {

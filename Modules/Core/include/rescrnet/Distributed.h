@@ -57,8 +57,8 @@ RankSlice(int64_t batchSize, int rank, int worldSize);
 
 // A Gloo process group over a TCPStore. Construction blocks until all `worldSize` processes have joined: it prints
 // "waiting for N peer(s) at host:port" on stderr and throws std::runtime_error, naming the address and how many
-// processes joined, when the rendezvous timeout passes first. Every collective must be called by all ranks in the same order with tensors of the same shapes
-// and types; tensors must live on the CPU.
+// processes joined, when the rendezvous timeout passes first. Every collective must be called by all ranks in the same
+// order with tensors of the same shapes and types; tensors must live on the CPU.
 class ProcessGroup
 {
 public:

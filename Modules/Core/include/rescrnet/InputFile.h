@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Files given to the project's tools are untrusted input. Before a file is opened by any reader (ITK, DCMTK, HDF5,
 // libjpeg, the model-file reader, the CSV and JSON readers) it must be a regular file of a bounded size: a FIFO named
 // "x.png" would block the reader forever, /dev/zero or /dev/urandom would be read until memory runs out, a symbolic

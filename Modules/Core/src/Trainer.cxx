@@ -217,8 +217,11 @@ TrainerConfig::validate() const
   auto fail = [](const std::string & what) { throw std::invalid_argument(what); };
   auto number = [&fail](const char * name, double value, double lo, double hi, bool openLow) {
     if (!std::isfinite(value) || value > hi || (openLow ? value <= lo : value < lo))
-      fail(std::string(name) + " must be a number in " + (openLow ? "(" : "[") + std::to_string(lo) + ", " +
-           std::to_string(hi) + "], not " + std::to_string(value));
+    {
+      char text[160];
+      std::snprintf(text, sizeof(text), " must be a number in %s%g, %g], not %g", openLow ? "(" : "[", lo, hi, value);
+      fail(std::string(name) + text);
+    }
   };
   if (epochs < 1 || epochs > 1000000)
     fail("epochs must be in [1, 1000000], not " + std::to_string(epochs));

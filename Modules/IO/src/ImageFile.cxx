@@ -19,6 +19,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 namespace rescrnet::io
 {
@@ -262,17 +263,21 @@ ReadImageFileInfo(const std::string & path)
   }
   DecodePNG(path, true);
   DecodeJPEG(path, true);
-  auto imageIO = itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
-  if (!imageIO)
-    throw ImageFileError("cannot read " + path + ": not an image in a supported format");
-  try
+  itk::ImageIOBase::Pointer imageIO;
   {
-    imageIO->SetFileName(path);
-    imageIO->ReadImageInformation();
-  }
-  catch (const itk::ExceptionObject & e)
-  {
-    throw ImageFileError("cannot read " + path + ": " + OneLine(e.GetDescription()));
+    StandardErrorCapture capture;
+    imageIO = itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
+    if (!imageIO)
+      throw ImageFileError("cannot read " + path + ": not an image in a supported format");
+    try
+    {
+      imageIO->SetFileName(path);
+      imageIO->ReadImageInformation();
+    }
+    catch (const itk::ExceptionObject & e)
+    {
+      throw ImageFileError(capture.Message(path, e.GetDescription()));
+    }
   }
   info.dimension = imageIO->GetNumberOfDimensions();
   for (unsigned d = 0; d < info.dimension; ++d)
@@ -283,8 +288,12 @@ ReadImageFileInfo(const std::string & path)
   {
     const double spacing = imageIO->GetSpacing(d);
     if (!(spacing > 0.0 && spacing <= 1.0e4) || !std::isfinite(imageIO->GetOrigin(d)))
-      throw ImageFileError("cannot use " + path + ": invalid spacing or origin in the header (spacing " +
-                           std::to_string(spacing) + " mm along axis " + std::to_string(d) + ")");
+    {
+      std::ostringstream text;
+      text << "cannot use " << path << ": invalid spacing or origin in the header (spacing " << spacing
+           << " mm, origin " << imageIO->GetOrigin(d) << " mm along axis " << d << ")";
+      throw ImageFileError(text.str());
+    }
   }
   // The pixel budget, from the header, before anything is decoded (--maxPixels).
   uint64_t pixels[3] = { 1, 1, 1 };
@@ -341,6 +350,7 @@ IsReadableImage(const std::string & path)
   // reports what is wrong with them.
   if (HasJPEGSignature(path))
     return true;
+  StandardErrorCapture capture;
   auto imageIO = itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
   return imageIO != nullptr || IsDicomFile(path);
 }

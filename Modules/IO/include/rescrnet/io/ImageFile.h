@@ -17,6 +17,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <iostream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -30,6 +32,38 @@ class ImageFileError : public std::runtime_error
 {
 public:
   using std::runtime_error::runtime_error;
+};
+
+// Messages that the libraries behind ITK's readers print on std::cerr while a file is probed or read (MetaIO:
+// "MetaImage: M_Read: Error parsing file", ...) are captured, so that the tools print one line; the first captured line
+// explains a failure better than ITK's exception. std::cerr is swapped for the object's lifetime: other threads'
+// messages in that time are captured too.
+class StandardErrorCapture
+{
+public:
+  StandardErrorCapture()
+    : m_Previous(std::cerr.rdbuf(m_Text.rdbuf()))
+  {}
+  ~StandardErrorCapture()
+  {
+    std::cerr.rdbuf(m_Previous);
+  }
+  StandardErrorCapture(const StandardErrorCapture &) = delete;
+  StandardErrorCapture &
+  operator=(const StandardErrorCapture &) = delete;
+
+  // "cannot read P: " and the first captured line, or `description` when nothing was captured.
+  std::string
+  Message(const std::string & path, const std::string & description) const
+  {
+    const std::string text = m_Text.str();
+    const std::string first = text.substr(0, text.find('\n'));
+    return "cannot read " + path + ": " + OneLine(Trim(first).empty() ? description : first);
+  }
+
+private:
+  std::ostringstream m_Text;
+  std::streambuf *   m_Previous;
 };
 
 // What a file holds, from its header.
@@ -115,13 +149,16 @@ ReadImage(const std::string & path,
   CheckDecodableFile(path);
   auto reader = itk::ImageFileReader<TImage>::New();
   reader->SetFileName(path);
-  try
   {
-    reader->Update();
-  }
-  catch (const itk::ExceptionObject & e)
-  {
-    throw ImageFileError("cannot read " + path + ": " + OneLine(e.GetDescription()));
+    StandardErrorCapture capture;
+    try
+    {
+      reader->Update();
+    }
+    catch (const itk::ExceptionObject & e)
+    {
+      throw ImageFileError(capture.Message(path, e.GetDescription()));
+    }
   }
   if constexpr (std::is_floating_point_v<typename TImage::PixelType>)
   {

@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git clang-format
-  libinsighttoolkit5-dev libgdcm-tools libpng-dev
+  libinsighttoolkit5-dev libgdcm-tools libpng-dev libjpeg-dev
   libvtk9-dev
   libtorch-dev libgloo-dev python3-torch python3-numpy libopenblas0-openmp
   libdcmtk-dev dcmtk dicom3tools

@@ -86,6 +86,29 @@ SourceWeights(const std::string & text)
   return weights;
 }
 
+// The model, history, curve and cache files can be written, none of them is an input, and the checkpoint folder exists
+// or can be created; throws before any work is done.
+void
+CheckTrainingOutputs(const cli::Arguments &           args,
+                     const std::vector<std::string> & outputs,
+                     const std::string &              checkpoints)
+{
+  std::vector<std::string> inputs = args.GetAll("split");
+  for (const char * name : { "initModel", "images", "masks", "valImages", "valMasks" })
+    inputs.push_back(args.GetString(name));
+  rescrnet::CheckOutputFiles(outputs, inputs);
+  std::error_code ec;
+  if (fs::is_directory(checkpoints, ec))
+  {
+    if (::access(checkpoints.c_str(), W_OK) != 0)
+      throw std::runtime_error("cannot write checkpoints in " + checkpoints + ": the folder is not writable");
+  }
+  else if (fs::exists(checkpoints, ec))
+    throw std::runtime_error("cannot write checkpoints in " + checkpoints + ": it exists and is not a folder");
+  else
+    rescrnet::CheckWritableFolder(checkpoints);
+}
+
 std::string
 Clock(double seconds)
 {
@@ -133,6 +156,7 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
     distributed.masterAddress = args.GetString("masterAddress");
   if (args.IsSet("masterPort"))
     distributed.masterPort = static_cast<int>(args.GetInt("masterPort"));
+  distributed.rendezvousTimeoutSeconds = args.GetDouble("rendezvousTimeout");
   distributed.validate();
   const bool writer = distributed.rank == 0;
 
@@ -146,8 +170,8 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
     args.IsSet("checkpointDir") ? args.GetString("checkpointDir") : output + ".checkpoints";
 
   const auto grid = args.GetIntVector("grid");
-  if (grid.size() != 2 || grid[0] < 8 || grid[1] < 8)
-    throw std::runtime_error("--grid expects width,height of at least 8,8");
+  if (grid.size() != 2 || grid[0] < 8 || grid[1] < 8 || grid[0] > 16384 || grid[1] > 16384)
+    throw std::runtime_error("--grid expects width,height between 8,8 and 16384,16384");
 
   rescrnet::NetworkConfig network = rescrnet::NetworkConfig::LungDefault();
   network.convResBlocks = args.GetInt("convResBlocks");
@@ -190,6 +214,18 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
   aug.brightness = args.GetDouble("brightness");
   aug.opacities = static_cast<int>(args.GetInt("opacities"));
   config.sourceWeights = SourceWeights(args.GetString("sourceWeights"));
+  // Every setting and every output location is checked before the data are read and the work starts.
+  try
+  {
+    network.validate();
+    config.validate();
+  }
+  catch (const std::invalid_argument & e)
+  {
+    throw std::runtime_error(std::string("invalid training settings: ") + e.what());
+  }
+  if (writer)
+    CheckTrainingOutputs(args, { output, history, curve, args.GetString("cache") }, checkpoints);
 
   const auto trainPairs = Pairs(args, false);
   const auto valPairs = Pairs(args, true);

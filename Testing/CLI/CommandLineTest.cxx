@@ -8,6 +8,9 @@
 #include <iostream>
 #include <sstream>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 using namespace rescrnet::cli;
 
 namespace
@@ -429,4 +432,44 @@ TEST(Run, InvalidDescription)
   std::cerr.rdbuf(old);
   EXPECT_EQ(status, 1);
   EXPECT_EQ(err.str().rfind("Broken: invalid XML description: XML error at line 1", 0), 0u) << err.str();
+}
+
+// Untrusted command lines: integers that do not fit a C++ int are refused (never wrapped), inputs that would block or
+// never end are refused, and no output may be one of the inputs.
+TEST(CommandLine, IntegersThatDoNotFitAreRefused)
+{
+  EXPECT_EQ(ParseError({ "--size", "4294967360,64" }),
+            "--size expects comma-separated integers between -2147483648 and 2147483647, got '4294967360'");
+  EXPECT_EQ(ParseError({ "--iterations", "2147483648" }),
+            "--iterations expects an integer between -2147483648 and 2147483647, got '2147483648'");
+  EXPECT_EQ(ParseError({ "--iterations", "99999999999999999999999" }),
+            "--iterations expects an integer, got '99999999999999999999999'");
+  EXPECT_EQ(ParseError({ "--size", "2147483647,1" }), "");
+}
+
+TEST(CommandLine, NonRegularInputsAreRefused)
+{
+  const auto dir = rescrnet::testing::TemporaryDirectory();
+  const auto fifo = (dir / "x.png").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(ParseError({ fifo, "out.txt" }, false), "<inputFile>: '" + fifo + "' is not a regular file (a FIFO)");
+  EXPECT_EQ(ParseError({ "/dev/zero", "out.txt" }, false),
+            "<inputFile>: '/dev/zero' is not a regular file (a character device)");
+  const auto loop = (dir / "loop").string();
+  ASSERT_EQ(::symlink(loop.c_str(), loop.c_str()), 0);
+  EXPECT_EQ(ParseError({ loop, "out.txt" }, false), "<inputFile>: '" + loop + "' is a loop of symbolic links");
+}
+
+TEST(CommandLine, OutputThatIsAnInputIsRefused)
+{
+  const auto dir = rescrnet::testing::TemporaryDirectory();
+  const auto link = (dir / "link.txt").string();
+  ASSERT_EQ(::symlink(InputFile().c_str(), link.c_str()), 0);
+  for (const std::string & out : { InputFile(), link })
+  {
+    const std::string err = ParseError({ InputFile(), out }, false);
+    EXPECT_NE(err.find("'" + out + "' is the input"), std::string::npos) << err;
+    EXPECT_NE(err.find("never overwrites its input"), std::string::npos) << err;
+  }
+  EXPECT_EQ(ParseError({ InputFile(), (dir / "new.txt").string() }, false), "");
 }

@@ -2,9 +2,12 @@
 #include "rescrnet/ModelFile.h"
 #include "rescrnet/Predictor.h"
 
+#include "ResCRNetTestData.h"
 #include "ResCRNetTestSupport.h"
 
 #include <fstream>
+#include <functional>
+#include <limits>
 #include <iterator>
 
 using namespace rescrnet;
@@ -243,6 +246,91 @@ TEST_F(ModelFileFixture, HeaderThatIsNotJsonOrHasWrongTypes)
   EXPECT_NE(loadError(dir / "string.rcn").find("invalid model header"), std::string::npos);
   writeAll(dir / "offset.rcn", rewriteHeader(bytes, [](json & h) { h["tensors"][0]["offset"] = -4; }));
   EXPECT_NE(loadError(dir / "offset.rcn").find("bad extent"), std::string::npos) << loadError(dir / "offset.rcn");
+}
+
+// Model files are untrusted input: every extent, name and architecture value is checked before it is used.
+TEST_F(ModelFileFixture, NegativeOverflowingAndOverlappingExtentsAreRefused)
+{
+  const std::string bytes = readAll(path);
+  writeAll(dir / "wrap.rcn", rewriteHeader(bytes, [](json & h) {
+             h["tensors"][0]["offset"] = 1;
+             h["tensors"][0]["nbytes"] = std::numeric_limits<int64_t>::max();
+           }));
+  EXPECT_NE(loadError(dir / "wrap.rcn").find("bad extent"), std::string::npos) << loadError(dir / "wrap.rcn");
+  writeAll(dir / "overlap.rcn", rewriteHeader(bytes, [](json & h) { h["tensors"][1]["offset"] = 0; }));
+  EXPECT_NE(loadError(dir / "overlap.rcn").find("overlap"), std::string::npos) << loadError(dir / "overlap.rcn");
+  writeAll(dir / "bytes.rcn", rewriteHeader(bytes, [](json & h) { h["data_bytes"] = -1; }));
+  EXPECT_NE(loadError(dir / "bytes.rcn").find("invalid model header"), std::string::npos);
+}
+
+TEST_F(ModelFileFixture, DuplicateTensorIsNamed)
+{
+  const std::string bytes = readAll(path);
+  std::string       name;
+  writeAll(dir / "twice.rcn", rewriteHeader(bytes, [&name](json & h) {
+             h["tensors"][1]["name"] = h["tensors"][0]["name"];
+             name = h["tensors"][0]["name"].get<std::string>();
+           }));
+  const std::string err = loadError(dir / "twice.rcn");
+  EXPECT_NE(err.find("'" + name + "' is listed twice"), std::string::npos) << err;
+}
+
+TEST_F(ModelFileFixture, ArchitectureValuesOutOfRangeAreRefusedBeforeAllocation)
+{
+  const std::string                                                      bytes = readAll(path);
+  const std::vector<std::pair<std::string, std::function<void(json &)>>> cases = {
+    { "leaky_slope", [](json & h) { h["architecture"]["leaky_slope"] = "NaN"; } },
+    { "filters", [](json & h) { h["architecture"]["filters"] = 1 << 20; } },
+    { "dilation", [](json & h) { h["architecture"]["dilations"][0] = 100000; } },
+    { "kernel", [](json & h) { h["architecture"]["kernels"][0] = 1001; } },
+    { "input grid", [](json & h) { h["input"]["width"] = 4294967360ll; } },
+  };
+  for (const auto & [what, edit] : cases)
+  {
+    writeAll(dir / "bad.rcn", rewriteHeader(bytes, edit));
+    const std::string err = loadError(dir / "bad.rcn");
+    EXPECT_NE(err.find((dir / "bad.rcn").string()), std::string::npos) << what << ": " << err;
+    EXPECT_NE(err.find("invalid"), std::string::npos) << what << ": " << err;
+  }
+  NetworkConfig slope = smallConfig();
+  slope.leakySlope = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_THROW(slope.validate(), std::invalid_argument);
+}
+
+// The size check made before the network is built is exact: it must never refuse a valid model.
+TEST(NetworkConfigTest, StateElementCountMatchesTheNetwork)
+{
+  NetworkConfig withLstm = NetworkConfig::LungDefault();
+  withLstm.lstmBlocks = 2;
+  NetworkConfig twoBranches = rescrnet::testing::TinyNetworkConfig();
+  twoBranches.kernels = { 3, 5 };
+  twoBranches.dilations = { 1, 2 };
+  for (const NetworkConfig & c :
+       { NetworkConfig::LungDefault(), smallConfig(), rescrnet::testing::TinyNetworkConfig(), withLstm, twoBranches })
+  {
+    ResCRNet net(c);
+    double   n = 0;
+    for (const auto & kv : net->namedState())
+      n += static_cast<double>(kv.second.numel());
+    EXPECT_EQ(c.stateElementCount(), n) << c.toJson().dump();
+  }
+}
+
+TEST(ModelFileInputTest, NonRegularAndMissingFilesAreRefused)
+{
+  const auto dir = rescrnet::testing::TemporaryDirectory();
+  for (const std::string & p : { std::string("/dev/zero"), dir.string(), (dir / "none.rcn").string() })
+  {
+    try
+    {
+      LoadModel(p);
+      ADD_FAILURE() << p << " was loaded";
+    }
+    catch (const ModelFileError & e)
+    {
+      EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(Crc32, IsTheStandardCrc32AndContinues)

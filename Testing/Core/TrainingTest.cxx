@@ -7,6 +7,7 @@
 #include "ResCRNetTestSupport.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 
 using namespace rescrnet;
@@ -359,4 +360,29 @@ TEST(Trainer, RejectsSourceWeightsThatDoNotMatchTheData)
   c.sourceWeights = { { "A", -1.0 }, { "B", 1.0 } };
   Trainer negative(ResCRNet(TinyNetworkConfig()), ModelInfo{}, c);
   EXPECT_THROW(negative.setTrainingData(train), std::invalid_argument);
+}
+
+// Settings are checked before any data are read or any file is written: a learning rate of 1e308 or NaN, a zoom of
+// 1 or a negative batch size are refused by name.
+TEST(Trainer, ConfigurationOutOfRangeIsRefusedUpFront)
+{
+  auto refused = [](auto edit, const std::string & what) {
+    TrainerConfig c;
+    edit(c);
+    try
+    {
+      c.validate();
+    }
+    catch (const std::invalid_argument & e)
+    {
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+      return;
+    }
+    ADD_FAILURE() << what << " was accepted";
+  };
+  refused([](TrainerConfig & c) { c.learningRate = 1e308; }, "the learning rate");
+  refused([](TrainerConfig & c) { c.learningRate = std::nan(""); }, "the learning rate");
+  refused([](TrainerConfig & c) { c.batchSize = -1; }, "batch size");
+  refused([](TrainerConfig & c) { c.augmentation.zoom = 1.0; }, "zoom");
+  EXPECT_NO_THROW(TrainerConfig().validate());
 }

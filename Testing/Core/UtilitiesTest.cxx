@@ -2,6 +2,7 @@
 // The file and text utilities: atomic writing, RFC 4180 CSV, one-line messages.
 #include "rescrnet/AtomicFile.h"
 #include "rescrnet/CsvTable.h"
+#include "rescrnet/InputFile.h"
 #include "rescrnet/TextUtilities.h"
 
 #include "ResCRNetTestSupport.h"
@@ -13,6 +14,8 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <climits>
 
 namespace
 {
@@ -151,4 +154,60 @@ TEST(TextUtilities, OneLineTrimSplitComma)
   EXPECT_EQ(rescrnet::SplitComma(" 1, 2 ,3"), (std::vector<std::string>{ "1", "2", "3" }));
   EXPECT_EQ(rescrnet::SplitComma("a,"), (std::vector<std::string>{ "a", "" }));
   EXPECT_TRUE(rescrnet::SplitComma("  ").empty());
+}
+
+// The shared output guard: no output is an input (by real path), outputs are distinct, and FIFOs, devices and
+// names the temporary prefix would push over NAME_MAX are handled before any work.
+TEST(AtomicFile, OutputGuardRefusesInputsDuplicatesAndSpecialFiles)
+{
+  const auto        dir = rescrnet::testing::TemporaryDirectory();
+  const std::string input = (dir / "in.png").string();
+  std::ofstream(input) << "x";
+  const std::string link = (dir / "link.png").string();
+  ASSERT_EQ(::symlink(input.c_str(), link.c_str()), 0);
+  EXPECT_THROW(rescrnet::CheckOutputFiles({ link }, { input }), rescrnet::AtomicFileError);
+  EXPECT_THROW(rescrnet::CheckOutputFiles({ (dir / "." / "in.png").string() }, { input }), rescrnet::AtomicFileError);
+  const std::string out = (dir / "out.nrrd").string();
+  EXPECT_THROW(rescrnet::CheckOutputFiles({ out, (dir / "." / "out.nrrd").string() }, {}), rescrnet::AtomicFileError);
+  EXPECT_NO_THROW(rescrnet::CheckOutputFiles({ out, (dir / "b.nrrd").string() }, { input }));
+  const std::string fifo = (dir / "fifo.csv").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_THROW(rescrnet::CheckWritableFolder(fifo), rescrnet::AtomicFileError);
+  EXPECT_THROW(rescrnet::CheckWritableFolder((dir / std::string(NAME_MAX + 1, 'a')).string()),
+               rescrnet::AtomicFileError);
+  // A name of NAME_MAX bytes is writable: the temporary file keeps the name's end within NAME_MAX.
+  const std::string longName = (dir / (std::string(NAME_MAX - 4, 'b') + ".csv")).string();
+  rescrnet::WriteFileAtomically(longName, "a,b\n");
+  EXPECT_TRUE(std::filesystem::exists(longName));
+  size_t entries = 0;
+  for ([[maybe_unused]] const auto & e : std::filesystem::directory_iterator(dir))
+    ++entries;
+  EXPECT_EQ(entries, 4u); // in.png, link.png, fifo.csv, the long name: no temporary file left
+}
+
+TEST(InputFile, RefusesWhatIsNotABoundedRegularFile)
+{
+  const auto        dir = rescrnet::testing::TemporaryDirectory();
+  const std::string fifo = (dir / "x.png").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto message = [](const std::string & p, uint64_t limit) {
+    try
+    {
+      rescrnet::ReadInputFile(p, limit, "the file");
+    }
+    catch (const rescrnet::InputFileError & e)
+    {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message(fifo, 100), "cannot read the file " + fifo + ": not a regular file (a FIFO)");
+  EXPECT_EQ(message("/dev/urandom", 100), "cannot read the file /dev/urandom: not a regular file (a character device)");
+  const std::string big = (dir / "big.json").string();
+  std::ofstream(big) << std::string(101, ' ');
+  EXPECT_EQ(message(big, 100), "cannot read the file " + big + ": the file's 101 bytes exceed the limit of 100 bytes");
+  EXPECT_EQ(rescrnet::ReadInputFile(big, 101).size(), 101u);
+  EXPECT_THROW(rescrnet::CheckPixelBudget("a.png", 20000, 20000, 1, 100'000'000), rescrnet::InputFileError);
+  EXPECT_THROW(rescrnet::CheckPixelBudget("a.png", 1ull << 33, 1ull << 33, 1ull << 33, 100), rescrnet::InputFileError);
+  EXPECT_NO_THROW(rescrnet::CheckPixelBudget("a.png", 10000, 10000, 1, 100'000'000));
 }

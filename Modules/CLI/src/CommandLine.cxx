@@ -2,6 +2,7 @@
 #include "rescrnet/cli/CommandLine.h"
 
 #include "rescrnet/AtomicFile.h"
+#include "rescrnet/InputFile.h"
 #include "rescrnet/TextUtilities.h"
 #include "rescrnet/cli/Progress.h"
 
@@ -17,6 +18,8 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+
+#include <sys/stat.h>
 
 namespace rescrnet::cli
 {
@@ -96,6 +99,10 @@ CheckValue(const Parameter & p, const std::string & value)
     int64_t i = 0;
     if (p.IsIntegral() ? !ParseInt64(item, i) : !ParseDouble(item, v))
       throw CommandLineError(who + " expects " + expects + ", got '" + value + "'");
+    // Slicer's <integer> is a C++ int: a value that does not fit is refused, never wrapped (4294967360 is not 64).
+    if (p.IsIntegral() && (i < INT32_MIN || i > INT32_MAX))
+      throw CommandLineError(who + " expects " + expects + " between -2147483648 and 2147483647, got '" + Trim(item) +
+                             "'");
     if (p.IsIntegral())
       v = static_cast<double>(i);
     if (p.minimum && p.maximum && (v < *p.minimum || v > *p.maximum))
@@ -113,12 +120,54 @@ CheckInputPath(const Parameter & p, const std::string & value)
 {
   if (!p.IsPath() || p.channel != "input" || value.empty())
     return;
-  std::error_code ec;
-  const auto      status = std::filesystem::status(value, ec);
-  if (!std::filesystem::exists(status))
+  struct stat st
+  {};
+  if (::stat(value.c_str(), &st) != 0)
+  {
+    if (errno == ELOOP)
+      throw CommandLineError(p.DisplayName() + ": '" + value + "' is a loop of symbolic links");
     throw CommandLineError(p.DisplayName() + ": '" + value + "' does not exist");
-  if (p.type == ParameterType::Directory && !std::filesystem::is_directory(status))
+  }
+  if (p.type == ParameterType::Directory && !S_ISDIR(st.st_mode))
     throw CommandLineError(p.DisplayName() + ": '" + value + "' is not a directory");
+  // A FIFO would block the reader forever, a device would feed it without end.
+  if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+    throw CommandLineError(p.DisplayName() + ": '" + value + "' is not a regular file (" +
+                           (S_ISFIFO(st.st_mode)  ? "a FIFO"
+                            : S_ISCHR(st.st_mode) ? "a character device"
+                            : S_ISBLK(st.st_mode) ? "a block device"
+                                                  : "a socket") +
+                           ")");
+}
+
+// No output file is one of the input files (same device and inode): a run never overwrites its input. An output
+// folder may be an input folder (the tools keep their outputs apart by name).
+void
+CheckOutputsAreNotInputs(const ModuleDescription &                               description,
+                         const std::map<std::string, std::vector<std::string>> & values)
+{
+  for (const auto & [outName, outValues] : values)
+  {
+    const Parameter * out = description.FindParameter(outName);
+    if (!out || !out->IsPath() || out->channel != "output")
+      continue;
+    for (const auto & o : outValues)
+    {
+      std::error_code ec;
+      if (o.empty() || std::filesystem::is_directory(o, ec))
+        continue;
+      for (const auto & [inName, inValues] : values)
+      {
+        const Parameter * in = description.FindParameter(inName);
+        if (!in || !in->IsPath() || in->channel != "input")
+          continue;
+        for (const auto & i : inValues)
+          if (IsSameFile(o, i))
+            throw CommandLineError(out->DisplayName() + ": '" + o + "' is the input " + in->DisplayName() + " ('" + i +
+                                   "'); a run never overwrites its input");
+      }
+    }
+  }
 }
 
 std::string
@@ -491,6 +540,7 @@ ParseArguments(const ModuleDescription & description, const std::vector<std::str
   for (const auto & [name, values] : result.m_Values)
     for (const auto & v : values)
       CheckInputPath(*description.FindParameter(name), v);
+  CheckOutputsAreNotInputs(description, result.m_Values);
   return result;
 }
 
@@ -734,6 +784,13 @@ Run(int argc, char * argv[], std::string_view toolName, std::string_view xml, co
   }
   if (arguments.EchoRequested())
     std::cout << EchoText(name, arguments) << std::flush;
+  // A module that declares --maxPixels sets the pixel budget every image reader checks before it allocates.
+  if (const Parameter * maxPixels = description.FindParameter("maxPixels"); maxPixels && maxPixels->IsIntegral())
+  {
+    InputLimits limits = GetInputLimits();
+    limits.maxPixels = static_cast<uint64_t>(std::max<int64_t>(1, arguments.GetInt("maxPixels")));
+    SetInputLimits(limits);
+  }
 
   ReturnParameters returned(description);
   int              status = EXIT_FAILURE;
@@ -741,6 +798,12 @@ Run(int argc, char * argv[], std::string_view toolName, std::string_view xml, co
   {
     status = body(arguments, returned);
     EndProgressLine();
+  }
+  catch (const std::bad_alloc &)
+  {
+    std::cout.flush();
+    std::cerr << name << ": out of memory" << std::endl;
+    return EXIT_FAILURE;
   }
   catch (const std::exception & e)
   {

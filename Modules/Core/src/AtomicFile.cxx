@@ -7,7 +7,10 @@
 #include <cstring>
 #include <filesystem>
 
+#include <climits>
+
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace rescrnet
@@ -29,10 +32,14 @@ std::string
 TemporaryPathFor(const std::string & path)
 {
   static std::atomic<unsigned> counter{ 0 };
-  const fs::path               target(path);
-  return (fs::path(FolderOf(path)) /
-          (".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" + target.filename().string()))
-    .string();
+  const std::string            prefix = ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-";
+  std::string                  name = fs::path(path).filename().string();
+  // A name near NAME_MAX would not fit behind the prefix: keep its end, which holds the extension(s) that writers
+  // choose the format by.
+  constexpr size_t maxName = NAME_MAX;
+  if (prefix.size() + name.size() > maxName)
+    name = name.substr(name.size() - (maxName - prefix.size()));
+  return (fs::path(FolderOf(path)) / (prefix + name)).string();
 }
 
 // Writes the file's data to the disk (a rename of an unflushed file can leave an empty target after a crash).
@@ -62,8 +69,62 @@ CheckWritableFolder(const std::string & path)
     throw AtomicFileError("cannot write " + path + ": folder " + folder + " does not exist");
   if (::access(folder.c_str(), W_OK) != 0)
     throw AtomicFileError("cannot write " + path + ": folder " + folder + " is not writable");
-  if (fs::is_directory(path, ec))
-    throw AtomicFileError("cannot write " + path + ": is a folder");
+  struct stat st
+  {};
+  if (::stat(path.c_str(), &st) == 0)
+  {
+    if (S_ISDIR(st.st_mode))
+      throw AtomicFileError("cannot write " + path + ": is a folder");
+    // Renaming over a FIFO or a device would replace it (as root, /dev/null itself).
+    if (!S_ISREG(st.st_mode))
+      throw AtomicFileError("cannot write " + path + ": not a regular file (" +
+                            (S_ISFIFO(st.st_mode)  ? "a FIFO"
+                             : S_ISCHR(st.st_mode) ? "a character device"
+                             : S_ISBLK(st.st_mode) ? "a block device"
+                                                   : "a socket") +
+                            ")");
+  }
+  else if (errno == ELOOP)
+    throw AtomicFileError("cannot write " + path + ": too many levels of symbolic links (a link loop)");
+  if (fs::path(path).filename().string().size() > NAME_MAX)
+    throw AtomicFileError("cannot write " + path + ": file name longer than " + std::to_string(NAME_MAX) + " bytes");
+}
+
+bool
+IsSameFile(const std::string & a, const std::string & b)
+{
+  struct stat sa
+  {
+  }, sb{};
+  if (a.empty() || b.empty() || ::stat(a.c_str(), &sa) != 0 || ::stat(b.c_str(), &sb) != 0)
+    return false;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+void
+CheckOutputFiles(const std::vector<std::string> & outputs, const std::vector<std::string> & inputs)
+{
+  for (size_t i = 0; i < outputs.size(); ++i)
+  {
+    const std::string & out = outputs[i];
+    if (out.empty())
+      continue;
+    for (const std::string & in : inputs)
+      if (IsSameFile(out, in))
+        throw AtomicFileError("refusing to write " + out + ": it is the input " + in +
+                              " (a run never overwrites its input)");
+    CheckWritableFolder(out);
+    std::error_code ec;
+    const fs::path  normal = fs::weakly_canonical(fs::absolute(out), ec);
+    for (size_t j = 0; j < i; ++j)
+    {
+      if (outputs[j].empty())
+        continue;
+      const fs::path other = fs::weakly_canonical(fs::absolute(outputs[j]), ec);
+      if (IsSameFile(out, outputs[j]) || (!normal.empty() && normal == other))
+        throw AtomicFileError("cannot write " + out + " and " + outputs[j] + ": they are the same file");
+    }
+  }
 }
 
 AtomicFile::AtomicFile(std::string path)

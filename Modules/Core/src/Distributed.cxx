@@ -4,10 +4,14 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include "rescrnet/TextUtilities.h"
+
 #include <chrono>
 #include <cstdlib>
+#include <iostream>
 #include <map>
 #include <stdexcept>
+#include <thread>
 
 #ifndef USE_C10D_GLOO
 #  error "LibTorch's TorchConfig must define USE_C10D_GLOO (LibTorch built with distributed support and Gloo)"
@@ -85,8 +89,10 @@ DistributedConfig::validate() const
     throw std::invalid_argument("master port " + std::to_string(masterPort) + " is outside [1, 65535]");
   if (enabled() && masterAddress.empty())
     throw std::invalid_argument("no master address");
-  if (enabled() && !(timeoutSeconds > 0))
+  if (enabled() && !(timeoutSeconds > 0 && timeoutSeconds <= 1e6))
     throw std::invalid_argument("the distributed timeout must be positive");
+  if (enabled() && !(rendezvousTimeoutSeconds > 0 && rendezvousTimeoutSeconds <= 1e6))
+    throw std::invalid_argument("the rendezvous timeout must be a number of seconds in (0, 1000000]");
 }
 
 DistributedConfig
@@ -126,21 +132,67 @@ struct ProcessGroup::Impl
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
 };
 
+namespace
+{
+// Every process adds 1 to this counter of the store; the rendezvous is complete when it reaches the world size.
+const char * const JoinedKey = "rescrnet/rendezvous/joined";
+
+std::string
+secondsText(double seconds)
+{
+  std::string s = std::to_string(seconds);
+  s.erase(s.find_last_not_of('0') + 1);
+  if (!s.empty() && s.back() == '.')
+    s.pop_back();
+  return s + " s";
+}
+} // namespace
+
 ProcessGroup::ProcessGroup(const DistributedConfig & config)
   : m_Config(config)
   , m_Impl(std::make_unique<Impl>())
 {
   m_Config.validate();
-  const auto            timeout = toMilliseconds(m_Config.timeoutSeconds);
+  const std::string where = m_Config.masterAddress + ":" + std::to_string(m_Config.masterPort);
+  const auto        rendezvousTimeout = toMilliseconds(m_Config.rendezvousTimeoutSeconds);
+  const auto        deadline = std::chrono::steady_clock::now() + rendezvousTimeout;
+  const int         peers = m_Config.worldSize - 1;
+  std::cerr << "rank " << m_Config.rank << ": waiting for " << peers << (peers == 1 ? " peer" : " peers") << " at "
+            << where << " (gives up after " << secondsText(m_Config.rendezvousTimeoutSeconds) << ")" << std::endl;
+
   c10d::TCPStoreOptions storeOptions;
   storeOptions.port = static_cast<std::uint16_t>(m_Config.masterPort);
   storeOptions.isServer = m_Config.rank == 0;
   storeOptions.numWorkers = static_cast<std::size_t>(m_Config.worldSize);
-  storeOptions.waitWorkers = true;
-  storeOptions.timeout = timeout;
-  m_Impl->store = c10::make_intrusive<c10d::TCPStore>(m_Config.masterAddress, storeOptions);
+  storeOptions.waitWorkers = false; // the rendezvous below waits, with a deadline and a message
+  storeOptions.timeout = rendezvousTimeout;
+  try
+  {
+    m_Impl->store = c10::make_intrusive<c10d::TCPStore>(m_Config.masterAddress, storeOptions);
+    m_Impl->store->add(JoinedKey, 1);
+    int64_t joined = 0;
+    while ((joined = m_Impl->store->add(JoinedKey, 0)) < m_Config.worldSize)
+    {
+      if (std::chrono::steady_clock::now() > deadline)
+        throw std::runtime_error("the rendezvous at " + where + " timed out after " +
+                                 secondsText(m_Config.rendezvousTimeoutSeconds) + ": " + std::to_string(joined) +
+                                 " of " + std::to_string(m_Config.worldSize) +
+                                 " processes joined (--rendezvousTimeout)");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  catch (const c10::Error & e)
+  {
+    const std::string role = m_Config.rank == 0 ? "host" : "reach";
+    throw std::runtime_error("cannot " + role + " the rendezvous at " + where + " (rank " +
+                             std::to_string(m_Config.rank) + " of " + std::to_string(m_Config.worldSize) +
+                             ", timeout " + secondsText(m_Config.rendezvousTimeoutSeconds) +
+                             "): " + OneLine(e.what_without_backtrace()));
+  }
+  // Collectives (and Gloo's own connection set-up) wait up to the training timeout from here on.
+  m_Impl->store->setTimeout(toMilliseconds(m_Config.timeoutSeconds));
 
-  auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+  auto options = c10d::ProcessGroupGloo::Options::create(toMilliseconds(m_Config.timeoutSeconds));
   // Gloo's own choice of interface: GLOO_SOCKET_IFNAME as in PyTorch; on one machine the loopback address; else the
   // address this machine's host name resolves to (loopback when it does not resolve).
   if (const char * ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname && *ifname)

@@ -2,14 +2,17 @@
 #include "rescrnet/ModelFile.h"
 
 #include "rescrnet/AtomicFile.h"
+#include "rescrnet/InputFile.h"
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <map>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 namespace rescrnet
@@ -22,6 +25,10 @@ constexpr uint64_t PrefixSize = 24;
 // Limits on the untrusted header, checked before it is read (size) and while it is parsed (nesting).
 constexpr uint64_t MaxHeaderSize = 64ull << 20;
 constexpr int      MaxHeaderDepth = 32;
+// The largest model file read: the largest network NetworkConfig::validate accepts (1 GiB of float32) and its header.
+constexpr uint64_t MaxModelFileSize = (1ull << 30) + MaxHeaderSize + PrefixSize;
+// The largest input grid (width or height) a model file may declare.
+constexpr int64_t MaxGridSize = 16384;
 
 std::string
 shapeString(const std::vector<int64_t> & s)
@@ -102,6 +109,8 @@ readHeader(std::ifstream & in, const std::string & path, uint64_t fileSize)
   }
   std::string text(headerSize, '\0');
   in.read(&text[0], static_cast<std::streamsize>(headerSize));
+  if (static_cast<uint64_t>(in.gcount()) != headerSize)
+    throw ModelFileError(path + ": truncated model file (header incomplete)");
   try
   {
     JsonLimits limits;
@@ -134,6 +143,8 @@ infoFromHeader(const json & j, const std::string & path)
     const json & classes = j.at("classes");
     if (!classes.is_array())
       throw JsonError("classes is not an array");
+    if (classes.size() > static_cast<size_t>(NetworkConfig::MaxClasses))
+      throw JsonError(std::to_string(classes.size()) + " class names");
     for (const json & c : classes)
     {
       info.classes.push_back(c.get<std::string>());
@@ -157,15 +168,6 @@ infoFromHeader(const json & j, const std::string & path)
                          " channel(s) but the network expects " + std::to_string(info.architecture.inputChannels));
   }
   return info;
-}
-
-uint64_t
-fileSizeOf(std::ifstream & in)
-{
-  in.seekg(0, std::ios::end);
-  const auto size = static_cast<uint64_t>(in.tellg());
-  in.seekg(0, std::ios::beg);
-  return size;
 }
 
 } // namespace
@@ -203,6 +205,13 @@ InputSpec::fromJson(const nlohmann::ordered_json & j)
   if (s.width < 1 || s.height < 1 || s.channels < 1)
   {
     throw std::invalid_argument("input grid and channels must be positive");
+  }
+  if (s.width > MaxGridSize || s.height > MaxGridSize || s.channels > NetworkConfig::MaxInputChannels)
+  {
+    throw std::invalid_argument("input grid " + std::to_string(s.width) + " x " + std::to_string(s.height) + " x " +
+                                std::to_string(s.channels) + " exceeds the limit of " + std::to_string(MaxGridSize) +
+                                " x " + std::to_string(MaxGridSize) + " x " +
+                                std::to_string(NetworkConfig::MaxInputChannels));
   }
   return s;
 }
@@ -267,27 +276,119 @@ SaveModel(const std::string & path, const ResCRNet & network, const ModelInfo & 
   }
 }
 
-ModelInfo
-ReadModelInfo(const std::string & path)
+namespace
 {
-  std::ifstream in(path, std::ios::binary);
+
+// Opens a model file after checking that it is a regular file of a plausible size (a FIFO or a device would block
+// the reader or feed it without end).
+uint64_t
+openModelFile(std::ifstream & in, const std::string & path)
+{
+  uint64_t size = 0;
+  try
+  {
+    size = CheckInputFile(path, MaxModelFileSize, "the model file");
+  }
+  catch (const InputFileError & e)
+  {
+    // "cannot read the model file P: reason" as "P: cannot open model file (reason)", like the other messages here.
+    const std::string text = e.what();
+    const size_t      at = text.find(path + ": ");
+    const std::string reason = at == std::string::npos ? text : text.substr(at + path.size() + 2);
+    throw ModelFileError(path + ": cannot open model file (" + reason + ")");
+  }
+  in.open(path, std::ios::binary);
   if (!in)
   {
     throw ModelFileError(path + ": cannot open model file (" + std::strerror(errno) + ")");
   }
-  const Header h = readHeader(in, path, fileSizeOf(in));
+  return size;
+}
+
+// One entry of the tensor table, checked on its own: a name, a shape, float32, an extent inside the data.
+struct TensorEntry
+{
+  std::string          name;
+  std::vector<int64_t> shape;
+  uint64_t             offset{ 0 };
+  uint64_t             nbytes{ 0 };
+};
+
+std::vector<TensorEntry>
+readTensorTable(const json & document, uint64_t dataBytes, const std::string & path)
+{
+  std::vector<TensorEntry> entries;
+  std::set<std::string>    names;
+  try
+  {
+    const json & table = document.at("tensors");
+    if (!table.is_array())
+      throw JsonError("tensors is not an array");
+    for (const json & t : table)
+    {
+      TensorEntry e;
+      e.name = t.at("name").get<std::string>();
+      if (!names.insert(e.name).second)
+        throw ModelFileError(path + ": corrupted model file (tensor '" + e.name + "' is listed twice)");
+      const json & shape = t.at("shape");
+      if (!shape.is_array() || shape.size() > 8)
+        throw JsonError("shape of '" + e.name + "' is not an array of at most 8 sizes");
+      for (const json & s : shape)
+        e.shape.push_back(JsonInteger(s));
+      if (t.value("dtype", std::string()) != "float32")
+        throw ModelFileError(path + ": unsupported tensor type for '" + e.name + "'");
+      const int64_t offset = JsonInteger(t.at("offset"));
+      const int64_t nbytes = JsonInteger(t.at("nbytes"));
+      uint64_t      end = 0;
+      if (offset < 0 || nbytes < 0 ||
+          !AddWithoutOverflow(static_cast<uint64_t>(offset), static_cast<uint64_t>(nbytes), end) || end > dataBytes)
+        throw ModelFileError(path + ": corrupted model file (bad extent for tensor '" + e.name + "': offset " +
+                             std::to_string(offset) + " with " + std::to_string(nbytes) + " bytes is outside the " +
+                             std::to_string(dataBytes) + " bytes of tensor data)");
+      e.offset = static_cast<uint64_t>(offset);
+      e.nbytes = static_cast<uint64_t>(nbytes);
+      entries.push_back(std::move(e));
+    }
+  }
+  catch (const ModelFileError &)
+  {
+    throw;
+  }
+  catch (const std::exception & e)
+  {
+    throw ModelFileError(path + ": invalid tensor table: " + e.what());
+  }
+  // Extents must not overlap: every value belongs to one tensor.
+  std::vector<const TensorEntry *> byOffset;
+  for (const auto & e : entries)
+    if (e.nbytes > 0)
+      byOffset.push_back(&e);
+  std::sort(byOffset.begin(), byOffset.end(), [](const TensorEntry * a, const TensorEntry * b) {
+    return a->offset < b->offset;
+  });
+  for (size_t i = 1; i < byOffset.size(); ++i)
+    if (byOffset[i - 1]->offset + byOffset[i - 1]->nbytes > byOffset[i]->offset)
+      throw ModelFileError(path + ": corrupted model file (tensors '" + byOffset[i - 1]->name + "' and '" +
+                           byOffset[i]->name + "' overlap)");
+  return entries;
+}
+
+} // namespace
+
+ModelInfo
+ReadModelInfo(const std::string & path)
+{
+  std::ifstream  in;
+  const uint64_t fileSize = openModelFile(in, path);
+  const Header   h = readHeader(in, path, fileSize);
   return infoFromHeader(h.document, path);
 }
 
 LoadedModel
 LoadModel(const std::string & path)
 {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-  {
-    throw ModelFileError(path + ": cannot open model file (" + std::strerror(errno) + ")");
-  }
-  const uint64_t fileSize = fileSizeOf(in);
+  std::ifstream  in;
+  const uint64_t fileSize = openModelFile(in, path);
   const Header   h = readHeader(in, path, fileSize);
   LoadedModel    model;
   model.info = infoFromHeader(h.document, path);
@@ -307,13 +408,27 @@ LoadModel(const std::string & path)
   {
     throw ModelFileError(path + ": invalid model header: " + e.what());
   }
-  if (h.dataOffset + dataBytes > fileSize)
+  uint64_t dataEnd = 0;
+  if (!AddWithoutOverflow(h.dataOffset, dataBytes, dataEnd) || dataEnd > fileSize)
   {
     throw ModelFileError(path + ": truncated model file (tensor data needs " + std::to_string(dataBytes) +
                          " bytes, file has " + std::to_string(fileSize - h.dataOffset) + ")");
   }
+  // Everything the network will need is checked against the file before anything is allocated for it.
+  const std::vector<TensorEntry> table = readTensorTable(h.document, dataBytes, path);
+  const double                   needed = 4.0 * model.info.architecture.stateElementCount();
+  if (needed > static_cast<double>(dataBytes))
+  {
+    throw ModelFileError(path + ": wrong architecture: the file lacks tensors of the declared network (it needs " +
+                         std::to_string(static_cast<long long>(needed)) + " bytes of tensors, the file holds " +
+                         std::to_string(dataBytes) + ")");
+  }
   std::string data(dataBytes, '\0');
   in.read(&data[0], static_cast<std::streamsize>(dataBytes));
+  if (static_cast<uint64_t>(in.gcount()) != dataBytes)
+  {
+    throw ModelFileError(path + ": truncated model file (tensor data incomplete)");
+  }
   if (Crc32(data.data(), data.size()) != crc)
   {
     throw ModelFileError(path + ": corrupted model file (tensor data checksum mismatch)");
@@ -326,67 +441,48 @@ LoadModel(const std::string & path)
     expected.emplace(kv.first, kv.second);
   }
   torch::NoGradGuard noGrad;
-  size_t             matched = 0;
-  try
+  for (const TensorEntry & t : table)
   {
-    for (const json & t : h.document.at("tensors"))
+    auto it = expected.find(t.name);
+    if (it == expected.end())
     {
-      const std::string    name = t.at("name").get<std::string>();
-      std::vector<int64_t> shape;
-      for (const json & s : t.at("shape"))
-        shape.push_back(JsonInteger(s));
-      auto it = expected.find(name);
-      if (it == expected.end())
-      {
-        throw ModelFileError(path + ": wrong architecture: tensor '" + name +
-                             "' in the file does not exist in the declared network");
-      }
-      const std::vector<int64_t> want(it->second.sizes().begin(), it->second.sizes().end());
-      if (shape != want)
-      {
-        throw ModelFileError(path + ": wrong architecture: tensor '" + name + "' has shape " + shapeString(shape) +
-                             " in the file but the network needs " + shapeString(want));
-      }
-      if (t.value("dtype", std::string()) != "float32")
-      {
-        throw ModelFileError(path + ": unsupported tensor type for '" + name + "'");
-      }
-      const int64_t offset = JsonInteger(t.at("offset"));
-      const int64_t nbytes = JsonInteger(t.at("nbytes"));
-      if (offset < 0 || nbytes != it->second.numel() * 4 ||
-          static_cast<uint64_t>(offset) + static_cast<uint64_t>(nbytes) > dataBytes)
-      {
-        throw ModelFileError(path + ": corrupted model file (bad extent for tensor '" + name + "')");
-      }
-      auto src = torch::from_blob(&data[static_cast<size_t>(offset)], it->second.sizes(), torch::kFloat32);
-      it->second.copy_(src);
-      ++matched;
+      throw ModelFileError(path + ": wrong architecture: tensor '" + t.name +
+                           "' in the file does not exist in the declared network");
     }
+    const std::vector<int64_t> want(it->second.sizes().begin(), it->second.sizes().end());
+    if (t.shape != want)
+    {
+      throw ModelFileError(path + ": wrong architecture: tensor '" + t.name + "' has shape " + shapeString(t.shape) +
+                           " in the file but the network needs " + shapeString(want));
+    }
+    if (t.nbytes != static_cast<uint64_t>(it->second.numel()) * 4)
+    {
+      throw ModelFileError(path + ": corrupted model file (tensor '" + t.name + "' has " + std::to_string(t.nbytes) +
+                           " bytes for " + std::to_string(it->second.numel()) + " values)");
+    }
+    auto src = torch::from_blob(&data[static_cast<size_t>(t.offset)], it->second.sizes(), torch::kFloat32);
+    if (!torch::isfinite(src).all().item<bool>())
+    {
+      throw ModelFileError(path + ": corrupted model file (tensor '" + t.name + "' holds NaN or infinite values)");
+    }
+    it->second.copy_(src);
   }
-  catch (const ModelFileError &)
+  if (table.size() != expected.size())
   {
-    throw;
-  }
-  catch (const std::exception & e)
-  {
-    throw ModelFileError(path + ": invalid tensor table: " + e.what());
-  }
-  if (matched != expected.size())
-  {
+    std::set<std::string> present;
+    for (const TensorEntry & t : table)
+      present.insert(t.name);
     std::string missing;
     for (const auto & kv : expected)
     {
-      bool found = false;
-      for (const json & t : h.document.at("tensors"))
-        found = found || t.at("name") == kv.first;
-      if (!found)
+      if (!present.count(kv.first))
       {
         missing = kv.first;
         break;
       }
     }
     throw ModelFileError(path + ": wrong architecture: the file lacks tensor '" + missing + "' (" +
-                         std::to_string(expected.size() - matched) + " missing)");
+                         std::to_string(expected.size() - table.size()) + " missing)");
   }
   model.network->eval();
   return model;

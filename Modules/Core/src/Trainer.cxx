@@ -211,14 +211,57 @@ TrainerConfig::toJson() const
   return j;
 }
 
+void
+TrainerConfig::validate() const
+{
+  auto fail = [](const std::string & what) { throw std::invalid_argument(what); };
+  auto number = [&fail](const char * name, double value, double lo, double hi, bool openLow) {
+    if (!std::isfinite(value) || value > hi || (openLow ? value <= lo : value < lo))
+    {
+      char text[160];
+      std::snprintf(text, sizeof(text), " must be a number in %s%g, %g], not %g", openLow ? "(" : "[", lo, hi, value);
+      fail(std::string(name) + text);
+    }
+  };
+  if (epochs < 1 || epochs > 1000000)
+    fail("epochs must be in [1, 1000000], not " + std::to_string(epochs));
+  if (batchSize < 1 || batchSize > 65536)
+    fail("the batch size must be in [1, 65536], not " + std::to_string(batchSize));
+  number("the learning rate", learningRate, 0.0, 10.0, true);
+  number("Adam's epsilon", adamEpsilon, 0.0, 1.0, true);
+  number("the learning-rate drop factor", learningRateDropFactor, 0.0, 1.0, true);
+  for (int64_t e : learningRateDropEpochs)
+    if (e < 1)
+      fail("learning-rate drop epochs must be >= 1, not " + std::to_string(e));
+  number("the time budget (minutes)", maxMinutes, 0.0, 1.0e7, false);
+  if (earlyStoppingPatience < 0)
+    fail("the early-stopping patience must be >= 0");
+  number("the early-stopping minimum change", earlyStoppingMinDelta, 0.0, 1.0e6, false);
+  if (batchNormRecalibrationBatches < 0 || batchNormRecalibrationBatches > 1000000)
+    fail("batch-norm recalibration batches must be in [0, 1000000]");
+  if (threads < 0 || threads > 4096)
+    fail("threads must be in [0, 4096], not " + std::to_string(threads));
+  const AugmentationConfig & a = augmentation;
+  number("the rotation (degrees)", a.rotationDegrees, 0.0, 360.0, false);
+  number("the width shift", a.widthShift, 0.0, 1.0, false);
+  number("the height shift", a.heightShift, 0.0, 1.0, false);
+  number("the shear (degrees)", a.shearDegrees, 0.0, 89.0, false);
+  number("the zoom", a.zoom, 0.0, 0.99, false);
+  number("the gamma range", a.gamma, 0.0, 10.0, false);
+  number("the contrast range", a.contrast, 0.0, 1.0, false);
+  number("the brightness range", a.brightness, 0.0, 1.0, false);
+  number("the opacity strength", a.opacityStrength, 0.0, 10.0, false);
+  if (a.opacities < 0 || a.opacities > 100)
+    fail("opacities must be in [0, 100], not " + std::to_string(a.opacities));
+  distributed.validate();
+}
+
 Trainer::Trainer(ResCRNet network, ModelInfo info, TrainerConfig config)
   : m_Network(std::move(network))
   , m_Info(std::move(info))
   , m_Config(std::move(config))
 {
-  if (m_Config.epochs < 1 || m_Config.batchSize < 1 || m_Config.learningRate <= 0.0)
-    throw std::invalid_argument("epochs, batch size and learning rate must be positive");
-  m_Config.distributed.validate();
+  m_Config.validate();
   m_Info.architecture = m_Network->config();
   m_Optimizer = std::make_unique<torch::optim::Adam>(
     m_Network->parameters(), torch::optim::AdamOptions(m_Config.learningRate).eps(m_Config.adamEpsilon));

@@ -20,7 +20,7 @@ struct Decoders
   Decoders()
   {
     if (!std::getenv("RESCRNET_DCMTK_LOG"))
-      OFLog::getLogger("dcmtk").setLogLevel(OFLogger::ERROR_LOG_LEVEL);
+      OFLog::getLogger("dcmtk").setLogLevel(OFLogger::FATAL_LOG_LEVEL); // errors reach the user as our one line
     DcmRLEDecoderRegistration::registerCodecs();
     DJDecoderRegistration::registerCodecs();
     DJLSDecoderRegistration::registerCodecs();

@@ -2,6 +2,7 @@
 #include "rescrnet/io/DicomRadiograph.h"
 
 #include "DicomCodecs.h"
+#include "rescrnet/InputFile.h"
 #include "rescrnet/TextUtilities.h"
 
 #include "itkGDCMImageIO.h"
@@ -324,6 +325,37 @@ CheckProjectionRadiograph(const std::string & path, DcmDataset & ds, const ReadO
   if (info.bitsAllocated != 8 && info.bitsAllocated != 16)
     throw DicomError("cannot use " + path + ": " + std::to_string(info.bitsAllocated) +
                      " bits allocated (8 or 16 expected)");
+  try
+  {
+    CheckPixelBudget(path, info.columns, info.rows);
+  }
+  catch (const InputFileError & e)
+  {
+    throw DicomError(e.what());
+  }
+  // Zero or negative spacing is a known encoder slip (warned below); non-finite or absurd values are refused.
+  for (const auto & [key, name] :
+       { std::pair{ DCM_PixelSpacing, "Pixel Spacing" }, std::pair{ DCM_ImagerPixelSpacing, "Imager Pixel Spacing" } })
+  {
+    double a = 0, b = 0;
+    if (ReadPair(ds, key, a, b) && (!std::isfinite(a) || !std::isfinite(b) || a > 100.0 || b > 100.0))
+      throw DicomError("cannot use " + path + ": " + name + " " + Number(a) + "\\" + Number(b) +
+                       " mm is not a radiograph's pixel size");
+  }
+  // Native pixel data hold exactly Rows x Columns x samples values (plus one padding byte to an even length): fewer
+  // would be decoded as zeros, more means wrong Rows/Columns or undeclared frames.
+  DcmElement * pixelData = nullptr;
+  if (!DcmXfer(ds.getOriginalXfer()).isEncapsulated() && ds.findAndGetElement(DCM_PixelData, pixelData).good() &&
+      pixelData)
+  {
+    const uint64_t have = pixelData->getLength();
+    const uint64_t need = uint64_t{ info.rows } * info.columns * samples * (info.bitsAllocated / 8);
+    if (have < need || have > need + 1)
+      throw DicomError("cannot use " + path + ": pixel data of " + std::to_string(have) + " bytes " +
+                       (have < need ? "is shorter" : "is longer") + " than Rows x Columns (" +
+                       std::to_string(info.rows) + " x " + std::to_string(info.columns) + " x " +
+                       std::to_string(info.bitsAllocated / 8) + " bytes = " + std::to_string(need) + ")");
+  }
   if (info.modality.empty())
     info.warnings.push_back("no Modality: assuming a projection radiograph");
   else if (info.modality != "CR" && info.modality != "DX" && info.modality != "RG")
@@ -375,9 +407,11 @@ DecodeImage(const std::string & path, DcmDataset & ds, RadiographInfo & info, E_
 void
 ReadSpacing(DcmDataset & ds, const ReadOptions & options, RadiographInfo & info)
 {
-  double     ps[2] = { 0, 0 }, ips[2] = { 0, 0 };
-  const bool hasPS = ReadPair(ds, DCM_PixelSpacing, ps[0], ps[1]) && ps[0] > 0 && ps[1] > 0;
-  const bool hasIPS = ReadPair(ds, DCM_ImagerPixelSpacing, ips[0], ips[1]) && ips[0] > 0 && ips[1] > 0;
+  double ps[2] = { 0, 0 }, ips[2] = { 0, 0 };
+  // A radiograph's pixels measure well under 100 mm; NaN, infinity or 1e308 would break every later computation.
+  auto       plausible = [](const double(&s)[2]) { return s[0] > 0 && s[0] <= 100.0 && s[1] > 0 && s[1] <= 100.0; };
+  const bool hasPS = ReadPair(ds, DCM_PixelSpacing, ps[0], ps[1]) && plausible(ps);
+  const bool hasIPS = ReadPair(ds, DCM_ImagerPixelSpacing, ips[0], ips[1]) && plausible(ips);
   const bool usePS = hasPS && (!hasIPS || !options.preferImagerPixelSpacing);
   const bool useIPS = !usePS && hasIPS;
   if (ds.tagExists(DCM_PixelSpacing) && !hasPS)
@@ -641,14 +675,27 @@ FixNegativeChest(float * buffer, RadiographInfo & info)
 
 } // namespace
 
+namespace
+{
+// A regular file of bounded size (a FIFO would block DCMTK, a device would feed it without end).
+void
+CheckDicomInputFile(const std::string & path)
+{
+  try
+  {
+    CheckInputFile(path);
+  }
+  catch (const InputFileError & e)
+  {
+    throw DicomError(e.what());
+  }
+}
+} // namespace
+
 std::shared_ptr<DcmFileFormat>
 ReadDicomHeader(const std::string & path)
 {
-  std::error_code ec;
-  if (!fs::exists(path, ec))
-    throw DicomError("cannot read " + path + ": no such file");
-  if (fs::is_directory(path, ec))
-    throw DicomError("cannot read " + path + ": is a folder");
+  CheckDicomInputFile(path);
   RegisterDecoders();
   auto              file = std::make_shared<DcmFileFormat>();
   const OFCondition status = file->loadFile(path.c_str(), EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect);
@@ -689,11 +736,7 @@ itk::Image<float, 2>::Pointer
 ReadRadiograph(const std::string & path, const ReadOptions & options, RadiographInfo * infoOut)
 {
   RegisterDecoders();
-  std::error_code ec;
-  if (!fs::exists(path, ec))
-    throw DicomError("cannot read " + path + ": no such file");
-  if (fs::is_directory(path, ec))
-    throw DicomError("cannot read " + path + ": is a folder");
+  CheckDicomInputFile(path);
   if (!IsDicomFile(path))
     throw DicomError("cannot read " + path + ": not a DICOM file");
   auto              file = std::make_shared<DcmFileFormat>();

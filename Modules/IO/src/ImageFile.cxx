@@ -3,14 +3,23 @@
 
 #include "itkImageIOFactory.h"
 
+#include "rescrnet/InputFile.h"
+
+#include <cstdio> // before jpeglib.h, which needs FILE
+
+#include <jerror.h>
+#include <jpeglib.h>
 #include <png.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace rescrnet::io
 {
@@ -66,6 +75,158 @@ DecodePNG(const std::string & path, bool headerOnly)
   png_destroy_read_struct(&png, &info, nullptr);
 }
 
+// libjpeg's error manager with a jump back to the decoder instead of exit(); warnings that mean the data are
+// incomplete (premature end of file) are errors too: ITK 5.2's JPEG reader crashes or zero-fills on such files.
+struct JpegErrorManager
+{
+  jpeg_error_mgr pub;
+  std::jmp_buf   jump;
+  char           message[JMSG_LENGTH_MAX];
+};
+
+void
+OnJpegError(j_common_ptr cinfo)
+{
+  auto * err = reinterpret_cast<JpegErrorManager *>(cinfo->err);
+  (*cinfo->err->format_message)(cinfo, err->message);
+  std::longjmp(err->jump, 1);
+}
+
+void
+OnJpegMessage(j_common_ptr cinfo, int level)
+{
+  if (level == -1 && cinfo->err->msg_code == JWRN_JPEG_EOF)
+    OnJpegError(cinfo);
+}
+
+// The C part of DecodeJPEG: no C++ object lives across setjmp. Returns false with `message` set on a decoding error;
+// width and height from the header; stops after the header when headerOnly or when the image exceeds maxPixels.
+bool
+DecodeJPEGFile(std::FILE * fp, bool headerOnly, uint64_t maxPixels, uint64_t & width, uint64_t & height, char * message)
+{
+  jpeg_decompress_struct cinfo;
+  JpegErrorManager       err;
+  cinfo.err = jpeg_std_error(&err.pub);
+  err.pub.error_exit = OnJpegError;
+  err.pub.emit_message = OnJpegMessage;
+  err.message[0] = '\0';
+  if (setjmp(err.jump))
+  {
+    std::snprintf(message, JMSG_LENGTH_MAX, "%s", err.message);
+    jpeg_destroy_decompress(&cinfo);
+    return false;
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_stdio_src(&cinfo, fp);
+  jpeg_read_header(&cinfo, TRUE);
+  width = cinfo.image_width;
+  height = cinfo.image_height;
+  if (!headerOnly && width * height <= maxPixels)
+  {
+    jpeg_start_decompress(&cinfo);
+    const JDIMENSION stride = cinfo.output_width * static_cast<JDIMENSION>(cinfo.output_components);
+    JSAMPARRAY       row = (*cinfo.mem->alloc_sarray)(reinterpret_cast<j_common_ptr>(&cinfo), JPOOL_IMAGE, stride, 1);
+    while (cinfo.output_scanline < cinfo.output_height)
+      jpeg_read_scanlines(&cinfo, row, 1);
+    jpeg_finish_decompress(&cinfo);
+  }
+  jpeg_destroy_decompress(&cinfo);
+  return true;
+}
+
+// Whether the file starts with a JPEG start-of-image marker.
+bool
+HasJPEGSignature(const std::string & path)
+{
+  std::FILE * fp = std::fopen(path.c_str(), "rb");
+  if (!fp)
+    return false;
+  unsigned char signature[2] = {};
+  const bool    jpeg = std::fread(signature, 1, 2, fp) == 2 && signature[0] == 0xFF && signature[1] == 0xD8;
+  std::fclose(fp);
+  return jpeg;
+}
+
+// Reads a JPEG file with libjpeg and an error handler that reports: the header only, or every scanline. Files that do
+// not start with a JPEG marker are left to other readers.
+void
+DecodeJPEG(const std::string & path, bool headerOnly)
+{
+  if (!HasJPEGSignature(path))
+    return;
+  std::FILE * fp = std::fopen(path.c_str(), "rb");
+  if (!fp)
+    throw ImageFileError("cannot read " + path + ": " + std::strerror(errno));
+  struct Guard
+  {
+    std::FILE * f;
+    ~Guard()
+    {
+      std::fclose(f);
+    }
+  } guard{ fp };
+  uint64_t width = 0, height = 0;
+  char     message[JMSG_LENGTH_MAX] = {};
+  if (!DecodeJPEGFile(fp, headerOnly, GetInputLimits().maxPixels, width, height, message))
+    throw ImageFileError("cannot read " + path + ": corrupt or truncated JPEG (" + std::string(message) + ")");
+  try
+  {
+    CheckPixelBudget(path, width, height);
+  }
+  catch (const InputFileError & e)
+  {
+    throw ImageFileError(e.what());
+  }
+}
+
+// Where the pixel data of an uncompressed MetaImage (.mha, data LOCAL), NRRD (raw, attached) or NIfTI (.nii) file
+// start, from its header; 0 when the file is compressed, detached or of another format (its reader checks it). ITK
+// 5.2 zero-fills the missing end of such files (MetaIO prints "data not read completely" and goes on).
+uint64_t
+RawDataOffset(const std::string & path, const std::string & ioName)
+{
+  std::ifstream in(path, std::ios::binary);
+  std::string   head(65536, '\0');
+  in.read(&head[0], static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  auto lineOf = [&head](const std::string & key) {
+    const size_t at = head.find(key);
+    return at == std::string::npos ? std::string() : head.substr(at, head.find('\n', at) - at);
+  };
+  if (ioName == "MetaImageIO")
+  {
+    const std::string data = lineOf("ElementDataFile");
+    const std::string compressed = lineOf("CompressedData");
+    if (data.find("LOCAL") == std::string::npos || compressed.find("True") != std::string::npos)
+      return 0;
+    return head.find('\n', head.find("ElementDataFile")) + 1;
+  }
+  if (ioName == "NrrdImageIO")
+  {
+    const size_t end = head.find("\n\n");
+    if (end == std::string::npos || lineOf("encoding:").find("raw") == std::string::npos ||
+        !lineOf("data file:").empty() || !lineOf("datafile:").empty())
+      return 0;
+    return end + 2;
+  }
+  if (ioName == "NiftiImageIO" && head.size() >= 352 && std::memcmp(&head[344], "n+1", 4) == 0)
+  {
+    float offset = 0;
+    std::memcpy(&offset, &head[108], sizeof(offset));
+    int32_t headerSize = 0;
+    std::memcpy(&headerSize, &head[0], sizeof(headerSize));
+    if (headerSize != 348) // big-endian file
+    {
+      uint32_t bits = 0;
+      std::memcpy(&bits, &offset, sizeof(bits));
+      bits = __builtin_bswap32(bits);
+      std::memcpy(&offset, &bits, sizeof(bits));
+    }
+    return std::isfinite(offset) && offset >= 352 ? static_cast<uint64_t>(offset) : 352;
+  }
+  return 0;
+}
+
 } // namespace
 
 void
@@ -74,14 +235,24 @@ CheckPNGFile(const std::string & path)
   DecodePNG(path, false);
 }
 
+void
+CheckDecodableFile(const std::string & path)
+{
+  DecodePNG(path, false);
+  DecodeJPEG(path, false);
+}
+
 ImageFileInfo
 ReadImageFileInfo(const std::string & path)
 {
-  std::error_code ec;
-  if (!fs::exists(path, ec))
-    throw ImageFileError("cannot read " + path + ": no such file");
-  if (fs::is_directory(path, ec))
-    throw ImageFileError("cannot read " + path + ": is a folder");
+  try
+  {
+    CheckInputFile(path);
+  }
+  catch (const InputFileError & e)
+  {
+    throw ImageFileError(e.what());
+  }
   ImageFileInfo info;
   if (IsDicomFile(path))
   {
@@ -91,22 +262,64 @@ ReadImageFileInfo(const std::string & path)
     return info;
   }
   DecodePNG(path, true);
-  auto imageIO = itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
-  if (!imageIO)
-    throw ImageFileError("cannot read " + path + ": not an image in a supported format");
-  try
+  DecodeJPEG(path, true);
+  itk::ImageIOBase::Pointer imageIO;
   {
-    imageIO->SetFileName(path);
-    imageIO->ReadImageInformation();
-  }
-  catch (const itk::ExceptionObject & e)
-  {
-    throw ImageFileError("cannot read " + path + ": " + OneLine(e.GetDescription()));
+    StandardErrorCapture capture;
+    imageIO = itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
+    if (!imageIO)
+      throw ImageFileError("cannot read " + path + ": not an image in a supported format");
+    try
+    {
+      imageIO->SetFileName(path);
+      imageIO->ReadImageInformation();
+    }
+    catch (const itk::ExceptionObject & e)
+    {
+      throw ImageFileError(capture.Message(path, e.GetDescription()));
+    }
   }
   info.dimension = imageIO->GetNumberOfDimensions();
   for (unsigned d = 0; d < info.dimension; ++d)
     info.size.push_back(imageIO->GetDimensions(d));
   info.components = imageIO->GetNumberOfComponents();
+  // Spacing and origin that no radiograph has (NaN, 1e308 mm) would break every computation after the reader.
+  for (unsigned d = 0; d < info.dimension; ++d)
+  {
+    const double spacing = imageIO->GetSpacing(d);
+    if (!(spacing > 0.0 && spacing <= 1.0e4) || !std::isfinite(imageIO->GetOrigin(d)))
+    {
+      std::ostringstream text;
+      text << "cannot use " << path << ": invalid spacing or origin in the header (spacing " << spacing
+           << " mm, origin " << imageIO->GetOrigin(d) << " mm along axis " << d << ")";
+      throw ImageFileError(text.str());
+    }
+  }
+  // The pixel budget, from the header, before anything is decoded (--maxPixels).
+  uint64_t pixels[3] = { 1, 1, 1 };
+  for (unsigned d = 0; d < info.dimension && d < 3; ++d)
+    pixels[d] = info.size[d];
+  for (unsigned d = 3; d < info.dimension; ++d)
+    pixels[2] = info.size[d] == 0 || pixels[2] <= UINT64_MAX / info.size[d] ? pixels[2] * info.size[d] : UINT64_MAX;
+  try
+  {
+    CheckPixelBudget(path, pixels[0], pixels[1], pixels[2]);
+  }
+  catch (const InputFileError & e)
+  {
+    throw ImageFileError(e.what());
+  }
+  // Uncompressed pixel data must all be there.
+  if (const uint64_t offset = RawDataOffset(path, imageIO->GetNameOfClass()); offset > 0)
+  {
+    std::error_code ec;
+    const uint64_t  fileSize = fs::file_size(path, ec);
+    const uint64_t  imageBytes = imageIO->GetImageSizeInBytes();
+    if (!ec && fileSize < offset + imageBytes)
+      throw ImageFileError("cannot read " + path + ": truncated file (the header declares " +
+                           std::to_string(imageBytes) + " bytes of pixel data, the file holds " +
+                           std::to_string(fileSize > offset ? fileSize - offset : 0) + ")");
+  }
   return info;
 }
 
@@ -133,6 +346,11 @@ CheckRadiographFile(const std::string & path)
 bool
 IsReadableImage(const std::string & path)
 {
+  // ITK 5.2's JPEG probe crashes on a truncated file: JPEG files are taken by their signature, and reading them
+  // reports what is wrong with them.
+  if (HasJPEGSignature(path))
+    return true;
+  StandardErrorCapture capture;
   auto imageIO = itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
   return imageIO != nullptr || IsDicomFile(path);
 }

@@ -9,6 +9,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace rescrnet
 {
@@ -68,10 +69,22 @@ private:
 void
 WriteFileAtomically(const std::string & path, const std::string & bytes);
 
-// Throws AtomicFileError unless `path`'s folder exists and is writable (the check AtomicFile makes), so that a run
-// can refuse an unwritable output before it does the work.
+// Throws AtomicFileError unless `path`'s folder exists and is writable and `path` is not a folder or an existing
+// non-regular file such as a FIFO or a device (the check AtomicFile makes), so that a run can refuse an unwritable
+// output before it does the work.
 void
 CheckWritableFolder(const std::string & path);
+
+// Whether `a` and `b` name the same existing file (same device and inode: symbolic links, hard links, "./x" and
+// "x" all count). False when either does not exist.
+bool
+IsSameFile(const std::string & a, const std::string & b);
+
+// The shared output guard, for every tool before it starts the work: each non-empty output passes
+// CheckWritableFolder, no output is one of the `inputs` (by IsSameFile: a run never overwrites its input), and no
+// two outputs are the same file or path. Throws AtomicFileError with one line naming the files.
+void
+CheckOutputFiles(const std::vector<std::string> & outputs, const std::vector<std::string> & inputs = {});
 
 } // namespace rescrnet
 

@@ -23,8 +23,11 @@ struct DistributedConfig
   int         rank{ 0 };      // 0 .. worldSize - 1; rank 0 hosts the store and writes the files
   std::string masterAddress{ "127.0.0.1" };
   int         masterPort{ 29500 };
-  // How long the rendezvous and each collective may wait for the other processes before throwing.
+  // How long each collective may wait for the other processes before throwing.
   double timeoutSeconds{ 1800.0 };
+  // How long the rendezvous (all worldSize processes joining at masterAddress:masterPort) may take before the
+  // process gives up with an error naming the address and how many joined (--rendezvousTimeout).
+  double rendezvousTimeoutSeconds{ 300.0 };
 
   bool
   enabled() const
@@ -52,9 +55,10 @@ struct DistributedConfig
 std::pair<int64_t, int64_t>
 RankSlice(int64_t batchSize, int rank, int worldSize);
 
-// A Gloo process group over a TCPStore. Construction blocks until all `worldSize` processes have joined (or the
-// timeout passes). Every collective must be called by all ranks in the same order with tensors of the same shapes
-// and types; tensors must live on the CPU.
+// A Gloo process group over a TCPStore. Construction blocks until all `worldSize` processes have joined: it prints
+// "waiting for N peer(s) at host:port" on stderr and throws std::runtime_error, naming the address and how many
+// processes joined, when the rendezvous timeout passes first. Every collective must be called by all ranks in the same
+// order with tensors of the same shapes and types; tensors must live on the CPU.
 class ProcessGroup
 {
 public:

@@ -46,9 +46,28 @@ struct NetworkConfig
     return filters * static_cast<int64_t>(kernels.size());
   }
 
-  // Throws std::invalid_argument naming the inconsistent field.
+  // Throws std::invalid_argument naming the inconsistent field or the value outside its range. Model files are
+  // untrusted input, so every value that sizes the network is bounded (the limits below), slopes and rates must be
+  // finite, and the whole network must hold at most MaxStateElements values: a file cannot make the reader allocate
+  // more than that before its tensors are checked.
   void
   validate() const;
+
+  // Weights and batch-norm statistics of the network this configuration describes (what ResCRNet::namedState()
+  // holds), computed without building it; in double so that no configuration overflows.
+  double
+  stateElementCount() const;
+
+  static constexpr int64_t MaxInputChannels = 16;
+  static constexpr int64_t MaxClasses = 256;
+  static constexpr int64_t MaxConvResBlocks = 64;
+  static constexpr int64_t MaxFilters = 1024;
+  static constexpr int64_t MaxBranches = 8;
+  static constexpr int64_t MaxKernel = 31;
+  static constexpr int64_t MaxDilation = 64;
+  static constexpr int64_t MaxLstmBlocks = 8;
+  static constexpr int64_t MaxLstmFilters = 256;
+  static constexpr double  MaxStateElements = 256.0 * 1024 * 1024; // 1 GiB of float32
 
   nlohmann::ordered_json
   toJson() const;

@@ -90,6 +90,11 @@ struct TrainerConfig
   // Processes training together (see above); worldSize 1: this process alone.
   DistributedConfig distributed;
 
+  // Throws std::invalid_argument naming the first value outside its range (e.g. a learning rate that is not a finite
+  // number in (0, 10]), so that a run refuses it before it reads data or writes a file.
+  void
+  validate() const;
+
   nlohmann::ordered_json
   toJson() const;
 };

@@ -14,7 +14,11 @@
 #include "itkImageFileReader.h"
 #include "itkImageFileWriter.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <iostream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -28,6 +32,38 @@ class ImageFileError : public std::runtime_error
 {
 public:
   using std::runtime_error::runtime_error;
+};
+
+// Messages that the libraries behind ITK's readers print on std::cerr while a file is probed or read (MetaIO:
+// "MetaImage: M_Read: Error parsing file", ...) are captured, so that the tools print one line; the first captured line
+// explains a failure better than ITK's exception. std::cerr is swapped for the object's lifetime: other threads'
+// messages in that time are captured too.
+class StandardErrorCapture
+{
+public:
+  StandardErrorCapture()
+    : m_Previous(std::cerr.rdbuf(m_Text.rdbuf()))
+  {}
+  ~StandardErrorCapture()
+  {
+    std::cerr.rdbuf(m_Previous);
+  }
+  StandardErrorCapture(const StandardErrorCapture &) = delete;
+  StandardErrorCapture &
+  operator=(const StandardErrorCapture &) = delete;
+
+  // "cannot read P: " and the first captured line, or `description` when nothing was captured.
+  std::string
+  Message(const std::string & path, const std::string & description) const
+  {
+    const std::string text = m_Text.str();
+    const std::string first = text.substr(0, text.find('\n'));
+    return "cannot read " + path + ": " + OneLine(Trim(first).empty() ? description : first);
+  }
+
+private:
+  std::ostringstream m_Text;
+  std::streambuf *   m_Previous;
 };
 
 // What a file holds, from its header.
@@ -62,9 +98,16 @@ ListImages(const std::string & folder);
 void
 CheckPNGFile(const std::string & path);
 
+// Decodes `path` completely when it is a PNG or a JPEG file, with error handlers that report instead of aborting or
+// crashing (ITK 5.2's readers abort on a corrupt PNG and crash or zero-fill on a truncated JPEG); throws
+// ImageFileError for a corrupt or truncated file or one beyond the pixel budget. Other files are left to their readers.
+void
+CheckDecodableFile(const std::string & path);
+
 // Reads `path` into a scalar image: ITK converts colour to luminance. DICOM files are read with ReadRadiograph and
 // `dicomOptions` (2-D images only; `dicomInfo`, when given, receives what was read, warnings included). PNG files
-// pass CheckPNGFile first. Throws ImageFileError (DICOM: its DicomError message).
+// pass ReadImageFileInfo (a regular file of bounded size, the pixel budget from its header: --maxPixels) and
+// CheckDecodableFile first. Throws ImageFileError (DICOM: its DicomError message).
 template <typename TImage>
 typename TImage::Pointer
 ReadImage(const std::string & path,
@@ -102,16 +145,28 @@ ReadImage(const std::string & path,
                            "-D image: DICOM radiographs are 2-D");
     }
   }
-  CheckPNGFile(path);
+  ReadImageFileInfo(path);
+  CheckDecodableFile(path);
   auto reader = itk::ImageFileReader<TImage>::New();
   reader->SetFileName(path);
-  try
   {
-    reader->Update();
+    StandardErrorCapture capture;
+    try
+    {
+      reader->Update();
+    }
+    catch (const itk::ExceptionObject & e)
+    {
+      throw ImageFileError(capture.Message(path, e.GetDescription()));
+    }
   }
-  catch (const itk::ExceptionObject & e)
+  if constexpr (std::is_floating_point_v<typename TImage::PixelType>)
   {
-    throw ImageFileError("cannot read " + path + ": " + OneLine(e.GetDescription()));
+    const auto * image = reader->GetOutput();
+    const auto * begin = image->GetBufferPointer();
+    const auto * end = begin + image->GetBufferedRegion().GetNumberOfPixels();
+    if (std::find_if(begin, end, [](auto v) { return !std::isfinite(v); }) != end)
+      throw ImageFileError("cannot use " + path + ": the image holds NaN or infinite pixel values");
   }
   return reader->GetOutput();
 }

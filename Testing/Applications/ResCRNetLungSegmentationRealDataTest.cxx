@@ -4,6 +4,11 @@
 // must be that of a working model, not merely a number in [0, 1]. Skipped when the shared data is absent.
 #include "rescrnet/cli/CommandLine.h"
 
+#include "itkImage.h"
+#include "itkImageFileReader.h"
+#include "itkImageFileWriter.h"
+#include "itkPermuteAxesImageFilter.h"
+
 #include "RunProgram.h"
 
 #include <sstream>
@@ -71,4 +76,51 @@ TEST(ResCRNetLungSegmentationRealData, DefaultModelOnATestImageGivesDiceAbove0_9
   RecordProperty("dice", std::to_string(dice));
   EXPECT_GT(dice, 0.9) << id << ": " << r.out;
   EXPECT_LE(dice, 1.0);
+}
+
+TEST(ResCRNetLungSegmentationRealData, QualityScoreTellsAGoodMaskFromAFailedOne)
+{
+  // The same test radiograph upright (a good mask: Dice > 0.9 above) and transposed, lying on its side, where the
+  // network's probability is undecided and the mask wrong: the reference-free score must tell them apart.
+  const std::string id = "MCUCXR_0023_0";
+  RESCRNET_SHARED_OR_SKIP(dataset, "data/cxr-lungs-256");
+  const auto image = dataset / "images" / (id + ".png");
+  ASSERT_TRUE(std::filesystem::is_regular_file(image)) << image;
+  const auto model = SourceDirectory() / "Data" / "Models" / "ResCRNet-lungs-default.rcn";
+  const auto dir = TemporaryDirectory();
+
+  using Image = itk::Image<unsigned char, 2>;
+  auto reader = itk::ImageFileReader<Image>::New();
+  reader->SetFileName(image.string());
+  auto transpose = itk::PermuteAxesImageFilter<Image>::New();
+  transpose->SetInput(reader->GetOutput());
+  itk::FixedArray<unsigned int, 2> order;
+  order[0] = 1;
+  order[1] = 0;
+  transpose->SetOrder(order);
+  auto writer = itk::ImageFileWriter<Image>::New();
+  writer->SetInput(transpose->GetOutput());
+  writer->SetFileName((dir / "sideways.png").string());
+  writer->Update();
+
+  const auto quality = [&](const std::filesystem::path & input, const std::string & name) {
+    const auto r = RunProgram(ModulePath("ResCRNetLungSegmentation"),
+                              { "--model",
+                                model.string(),
+                                "--returnparameterfile",
+                                (dir / (name + ".txt")).string(),
+                                input.string(),
+                                (dir / (name + ".nrrd")).string() });
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    return rescrnet::cli::ReadReturnParameterFile((dir / (name + ".txt")).string());
+  };
+  const auto upright = quality(image, "upright");
+  const auto sideways = quality(dir / "sideways.png", "sideways");
+  ASSERT_TRUE(upright.count("qualityScore") && sideways.count("qualityScore"));
+  RecordProperty("upright", upright.at("qualityScore"));
+  RecordProperty("sideways", sideways.at("qualityScore"));
+  EXPECT_GT(std::stod(upright.at("qualityScore")), 0.9);
+  EXPECT_EQ(upright.at("qualityFlags").find("low_score"), std::string::npos) << upright.at("qualityFlags");
+  EXPECT_LT(std::stod(sideways.at("qualityScore")), 0.5);
+  EXPECT_NE(sideways.at("qualityFlags").find("low_score"), std::string::npos) << sideways.at("qualityFlags");
 }

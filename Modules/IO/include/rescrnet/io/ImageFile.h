@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdint>
 #include <iostream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -37,12 +38,14 @@ public:
 // Messages that the libraries behind ITK's readers print on std::cerr while a file is probed or read (MetaIO:
 // "MetaImage: M_Read: Error parsing file", ...) are captured, so that the tools print one line; the first captured line
 // explains a failure better than ITK's exception. std::cerr is swapped for the object's lifetime: other threads'
-// messages in that time are captured too.
+// messages in that time are captured too. Captures are serialised by one process-wide (recursive) lock, so that
+// threads reading images at the same time (the batch mode's images in flight) never swap std::cerr under each other.
 class StandardErrorCapture
 {
 public:
   StandardErrorCapture()
-    : m_Previous(std::cerr.rdbuf(m_Text.rdbuf()))
+    : m_Lock(Mutex())
+    , m_Previous(std::cerr.rdbuf(m_Text.rdbuf()))
   {}
   ~StandardErrorCapture()
   {
@@ -62,8 +65,16 @@ public:
   }
 
 private:
-  std::ostringstream m_Text;
-  std::streambuf *   m_Previous;
+  static std::recursive_mutex &
+  Mutex()
+  {
+    static std::recursive_mutex mutex;
+    return mutex;
+  }
+
+  std::unique_lock<std::recursive_mutex> m_Lock; // first: taken before std::cerr is swapped, released after
+  std::ostringstream                     m_Text;
+  std::streambuf *                       m_Previous;
 };
 
 // What a file holds, from its header.

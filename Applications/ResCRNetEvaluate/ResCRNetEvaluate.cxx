@@ -5,15 +5,14 @@
 #include "ResCRNetEvaluateXML.h"
 
 #include "ResCRNetApplicationStartup.h"
-#include "ResCRNetLungPipeline.h"
 
 #include "rescrnet/AtomicFile.h"
 #include "rescrnet/CsvTable.h"
 #include "rescrnet/JsonParsing.h"
-#include "rescrnet/Predictor.h"
 #include "rescrnet/cli/CommandLine.h"
 #include "rescrnet/cli/Progress.h"
 #include "rescrnet/io/Dataset.h"
+#include "rescrnet/plugins/Pipeline.h"
 
 #include <algorithm>
 #include <cmath>
@@ -24,6 +23,7 @@
 namespace cli = rescrnet::cli;
 namespace app = rescrnet::app;
 namespace io = rescrnet::io;
+namespace plugins = rescrnet::plugins;
 using json = nlohmann::ordered_json;
 
 namespace
@@ -31,12 +31,36 @@ namespace
 
 using Pair = io::ImagePair;
 
+// The metrics of the pipeline's compare-reference stage.
+struct Metrics
+{
+  double dice{ 0 }, jaccard{ 0 }, precision{ 0 }, recall{ 0 }, f1{ 0 }, pixelAccuracy{ 0 };
+  double hausdorffMM{ 0 }, hausdorff95MM{ 0 }, meanSurfaceDistanceMM{ 0 };
+};
+
 struct Row
 {
-  Pair                           pair;
-  app::SegmentationMetricsValues m;
-  double                         seconds{ 0 };
+  Pair    pair;
+  Metrics m;
+  double  seconds{ 0 };
 };
+
+// The options that set parameters of the pipeline's stages and model (their XML comes from the declarations).
+const std::vector<plugins::CommandLineOption> StageOptions = {
+  { plugins::ComponentKind::Stage, "lung-mask", "threshold" },
+  { plugins::ComponentKind::Stage, "lung-mask", "skipPostprocessing" },
+  { plugins::ComponentKind::Backend, "rescrnet-model", "threads" },
+};
+
+Metrics
+MetricsOf(const plugins::Json & measures, const std::string & image)
+{
+  if (!measures.contains("dice"))
+    throw std::runtime_error("the pipeline measured no Dice for " + image + ": it needs a compare-reference stage");
+  const auto get = [&](const char * name) { return measures.value(name, 0.0); };
+  return { get("dice"),           get("jaccard"),      get("precision"), get("recall"),         get("f1"),
+           get("pixel_accuracy"), get("hausdorff_mm"), get("hd95_mm"),   get("mean_surface_mm") };
+}
 
 double
 Mean(const std::vector<double> & v)
@@ -97,24 +121,29 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
   const auto pairs = splitMode ? io::ReadSplitPairs(args.GetString("split"), args.GetString("subset"))
                                : io::MatchFolderPairs(args.GetString("images"), args.GetString("masks"));
 
-  const std::string    model = app::ModelPath(args.GetString("model"));
-  auto                 predictor = app::LoadPredictor(model, static_cast<int>(args.GetInt("threads")));
-  app::PipelineOptions options;
-  options.skipPostprocessing = args.GetBool("skipPostprocessing");
-  options.threshold = args.GetDouble("threshold");
-  const app::LungPipeline pipeline(predictor, options);
-
-  std::cout << "Evaluating " << pairs.size() << " image/mask pairs with " << model
-            << (options.skipPostprocessing ? " (no post-processing)" : "") << std::endl;
+  const auto pipeline = plugins::Pipeline::Load(app::PipelineRequestFromArguments(args, StageOptions));
+  for (const auto & w : pipeline->Warnings())
+    std::cerr << cli::module::Name << ": warning: " << w << std::endl;
+  if (args.EchoRequested())
+    std::cout << "Effective pipeline:\n" << rescrnet::DumpJson(pipeline->Effective(), 2) << std::endl;
+  const std::string model = pipeline->Effective().contains("model")
+                              ? pipeline->Effective()["model"].value("file", std::string())
+                              : std::string("none");
+  bool              postprocessing = true;
+  for (const auto & stage : pipeline->Effective()["stages"])
+    if (stage.value("stage", std::string()) == "lung-mask")
+      postprocessing = !stage["parameters"].value("skipPostprocessing", false);
+  std::cout << "Evaluating " << pairs.size() << " image/mask pairs with " << model << " (pipeline " << pipeline->Id()
+            << (postprocessing ? "" : ", no post-processing") << ")" << std::endl;
   std::vector<Row>     rows;
   cli::ConsoleProgress progress(pairs.size(), "img");
   double               seconds = 0;
   for (size_t i = 0; i < pairs.size(); ++i)
   {
-    const auto r = pipeline.Run(pairs[i].image, app::OutputFiles{}, pairs[i].mask, [&](double f) {
+    const auto r = pipeline->Run({ { "input", pairs[i].image }, { "reference", pairs[i].mask } }, [&](double f) {
       cli::ReportProgress((static_cast<double>(i) + f) / static_cast<double>(pairs.size()));
     });
-    rows.push_back({ pairs[i], *r.metrics, r.seconds });
+    rows.push_back({ pairs[i], MetricsOf(r.measures, pairs[i].image), r.seconds });
     seconds += r.seconds;
     progress.Update(i + 1);
   }
@@ -129,7 +158,8 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
   }
   json summary = json::object();
   summary["model"] = model;
-  summary["postprocessing"] = !options.skipPostprocessing;
+  summary["pipeline"] = pipeline->Id();
+  summary["postprocessing"] = postprocessing;
   summary["images"] = static_cast<int64_t>(rows.size());
   summary["seconds_per_image"] = seconds / static_cast<double>(rows.size());
   summary["overall"] = Summary(all);

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // ResCRNetEvaluate --model FILE (--split CSV [--subset test] | --images DIR --masks DIR) [--outputCSV F]
-//                  [--summaryJson F] [--threads N] [--skipPostprocessing]
+//                  [--summaryJson F] [--threads N] [--precision P] [--skipPostprocessing]
 // Runs the full lung pipeline on image/mask pairs and reports per-image metrics and a summary per source.
 #include "ResCRNetEvaluateXML.h"
 
 #include "ResCRNetApplicationStartup.h"
 
+#include "itkImage.h"
+#include "itkLungMaskQualityCalculator.h"
 #include "rescrnet/AtomicFile.h"
 #include "rescrnet/CsvTable.h"
 #include "rescrnet/JsonParsing.h"
@@ -38,10 +40,20 @@ struct Metrics
   double hausdorffMM{ 0 }, hausdorff95MM{ 0 }, meanSurfaceDistanceMM{ 0 };
 };
 
+// The reference-free quality estimate of the pipeline's quality stage: score, ';'-separated flags, the signals
+// behind them (name, value) in LungMaskQualityCalculator's order; zero and empty without a quality stage.
+struct Quality
+{
+  double                                      score{ 0 };
+  std::string                                 flags;
+  std::vector<std::pair<std::string, double>> signals;
+};
+
 struct Row
 {
   Pair    pair;
   Metrics m;
+  Quality quality;
   double  seconds{ 0 };
 };
 
@@ -50,6 +62,7 @@ const std::vector<plugins::CommandLineOption> StageOptions = {
   { plugins::ComponentKind::Stage, "lung-mask", "threshold" },
   { plugins::ComponentKind::Stage, "lung-mask", "skipPostprocessing" },
   { plugins::ComponentKind::Backend, "rescrnet-model", "threads" },
+  { plugins::ComponentKind::Backend, "rescrnet-model", "precision" },
 };
 
 Metrics
@@ -60,6 +73,20 @@ MetricsOf(const plugins::Json & measures, const std::string & image)
   const auto get = [&](const char * name) { return measures.value(name, 0.0); };
   return { get("dice"),           get("jaccard"),      get("precision"), get("recall"),         get("f1"),
            get("pixel_accuracy"), get("hausdorff_mm"), get("hd95_mm"),   get("mean_surface_mm") };
+}
+
+Quality
+QualityOf(const plugins::Json & measures)
+{
+  Quality q;
+  if (!measures.contains("quality_score"))
+    return q;
+  q.score = measures.value("quality_score", 0.0);
+  q.flags = measures.value("quality_flags", std::string());
+  using Calculator = itk::LungMaskQualityCalculator<itk::Image<float, 2>, itk::Image<unsigned char, 2>>;
+  for (const char * name : Calculator::SignalNames())
+    q.signals.emplace_back(name, measures.value(std::string("quality_") + name, 0.0));
+  return q;
 }
 
 double
@@ -79,6 +106,26 @@ Median(std::vector<double> v)
   std::sort(v.begin(), v.end());
   const size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// The quality score is calibrated to tell masks with Dice below this from the rest.
+constexpr double QualityDiceLimit = 0.90;
+
+// Area under the ROC curve of the quality score for telling masks with Dice >= QualityDiceLimit (positives) from
+// those below (Mann-Whitney U, ties counted half); NaN when either class is empty.
+double
+QualityAuc(const std::vector<const Row *> & rows)
+{
+  std::vector<double> good, bad;
+  for (const Row * r : rows)
+    (r->m.dice >= QualityDiceLimit ? good : bad).push_back(r->quality.score);
+  if (good.empty() || bad.empty())
+    return std::nan("");
+  double u = 0;
+  for (double g : good)
+    for (double b : bad)
+      u += g > b ? 1.0 : (g == b ? 0.5 : 0.0);
+  return u / (static_cast<double>(good.size()) * static_cast<double>(bad.size()));
 }
 
 json
@@ -103,6 +150,11 @@ Summary(const std::vector<const Row *> & rows)
   j["precision_mean"] = Mean(prec);
   j["recall_mean"] = Mean(rec);
   j["hd95_mean_mm"] = Mean(hd95);
+  j["below_0.90"] = static_cast<int64_t>(
+    std::count_if(rows.begin(), rows.end(), [](const Row * r) { return r->m.dice < QualityDiceLimit; }));
+  const double auc = QualityAuc(rows);
+  if (std::isfinite(auc))
+    j["quality_auc"] = auc;
   return j;
 }
 
@@ -143,7 +195,7 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
     const auto r = pipeline->Run({ { "input", pairs[i].image }, { "reference", pairs[i].mask } }, [&](double f) {
       cli::ReportProgress((static_cast<double>(i) + f) / static_cast<double>(pairs.size()));
     });
-    rows.push_back({ pairs[i], MetricsOf(r.measures, pairs[i].image), r.seconds });
+    rows.push_back({ pairs[i], MetricsOf(r.measures, pairs[i].image), QualityOf(r.measures), r.seconds });
     seconds += r.seconds;
     progress.Update(i + 1);
   }
@@ -186,35 +238,45 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
     printRow(name, source);
   printRow("overall", summary["overall"]);
   std::cout << std::setprecision(3) << summary["seconds_per_image"].get<double>() << " s per image" << std::endl;
+  const json & overall = summary["overall"];
+  if (overall.contains("quality_auc"))
+    std::cout << "Quality score: AUC " << overall.at("quality_auc").get<double>() << " for telling the "
+              << overall.at("below_0.90").get<int64_t>() << " masks with Dice < " << QualityDiceLimit
+              << " from the rest" << std::endl;
 
   if (args.IsSet("outputCSV"))
   {
     using rescrnet::CsvTable;
-    CsvTable csv({ "id",
-                   "source",
-                   "dice",
-                   "jaccard",
-                   "precision",
-                   "recall",
-                   "f1",
-                   "pixel_accuracy",
-                   "hausdorff_mm",
-                   "hd95_mm",
-                   "mean_surface_mm",
-                   "seconds" });
+    std::vector<std::string> header{ "id",           "source",          "dice",
+                                     "jaccard",      "precision",       "recall",
+                                     "f1",           "pixel_accuracy",  "hausdorff_mm",
+                                     "hd95_mm",      "mean_surface_mm", "quality_score",
+                                     "quality_flags" };
+    if (!rows.empty())
+      for (const auto & signal : rows.front().quality.signals)
+        header.push_back("quality_" + signal.first);
+    header.push_back("seconds");
+    CsvTable csv(header);
     for (const auto & r : rows)
-      csv.addRow({ r.pair.id,
-                   r.pair.source,
-                   CsvTable::number(r.m.dice),
-                   CsvTable::number(r.m.jaccard),
-                   CsvTable::number(r.m.precision),
-                   CsvTable::number(r.m.recall),
-                   CsvTable::number(r.m.f1),
-                   CsvTable::number(r.m.pixelAccuracy),
-                   CsvTable::number(r.m.hausdorffMM),
-                   CsvTable::number(r.m.hausdorff95MM),
-                   CsvTable::number(r.m.meanSurfaceDistanceMM),
-                   CsvTable::number(r.seconds) });
+    {
+      std::vector<std::string> cells{ r.pair.id,
+                                      r.pair.source,
+                                      CsvTable::number(r.m.dice),
+                                      CsvTable::number(r.m.jaccard),
+                                      CsvTable::number(r.m.precision),
+                                      CsvTable::number(r.m.recall),
+                                      CsvTable::number(r.m.f1),
+                                      CsvTable::number(r.m.pixelAccuracy),
+                                      CsvTable::number(r.m.hausdorffMM),
+                                      CsvTable::number(r.m.hausdorff95MM),
+                                      CsvTable::number(r.m.meanSurfaceDistanceMM),
+                                      CsvTable::number(r.quality.score),
+                                      r.quality.flags };
+      for (const auto & signal : r.quality.signals)
+        cells.push_back(CsvTable::number(signal.second));
+      cells.push_back(CsvTable::number(r.seconds));
+      csv.addRow(cells);
+    }
     csv.write(args.GetString("outputCSV"));
   }
   if (args.IsSet("summaryJson"))

@@ -5,11 +5,13 @@
 #include "ResCRNetLungSegmentationXML.h"
 
 #include "ResCRNetApplicationStartup.h"
+#include "ResCRNetBatchSegmentation.h"
 
 #include "rescrnet/JsonParsing.h"
 #include "rescrnet/cli/CommandLine.h"
 #include "rescrnet/cli/Progress.h"
-#include "rescrnet/plugins/FolderRun.h"
+#include "rescrnet/io/BatchInput.h"
+#include "rescrnet/io/ImageFile.h"
 #include "rescrnet/plugins/Pipeline.h"
 
 #include <filesystem>
@@ -23,6 +25,9 @@ namespace fs = std::filesystem;
 namespace
 {
 
+// Masks scoring below this are counted and named as worth a look (the flag "low_score" uses the same limit).
+constexpr double qualityWarning = 0.5;
+
 // The options that set parameters of the pipeline's stages and model (their XML comes from the declarations).
 const std::vector<plugins::CommandLineOption> StageOptions = {
   { plugins::ComponentKind::Stage, "lung-mask", "threshold" },
@@ -30,6 +35,7 @@ const std::vector<plugins::CommandLineOption> StageOptions = {
   { plugins::ComponentKind::Stage, "lung-mask", "skipPostprocessing" },
   { plugins::ComponentKind::Stage, "lung-mask", "leftRight" },
   { plugins::ComponentKind::Backend, "rescrnet-model", "threads" },
+  { plugins::ComponentKind::Backend, "rescrnet-model", "precision" },
 };
 
 // The run files of the optional outputs given on the command line, each of which the pipeline must write.
@@ -65,36 +71,65 @@ Count(const plugins::Json & measures, const char * name)
   return static_cast<int64_t>(Measure(measures, name));
 }
 
+// A folder or a manifest (one shard of it with --shard), through app::BatchSegmentation.
 int
-SegmentFolder(const cli::Arguments & args, cli::ReturnParameters & returned, const plugins::Pipeline & pipeline)
+SegmentBatch(const cli::Arguments & args, cli::ReturnParameters & returned, const plugins::Pipeline & pipeline)
 {
-  plugins::FolderRunOptions options;
-  options.inputFolder = args.GetString("inputVolume");
+  namespace io = rescrnet::io;
+  const std::string input = args.GetString("inputVolume");
+  const auto        paths = fs::is_directory(input) ? io::ListImages(input) : io::ReadManifest(input);
+  if (paths.empty())
+    throw std::runtime_error("no readable images in folder " + input);
+  io::CheckDistinctStems(paths);
+  const io::Shard shard = io::ParseShard(args.GetString("shard"));
+  const auto      items = io::SelectShard(paths, shard);
+
+  app::BatchOptions options;
   options.outputFolder = args.GetString("outputLabel");
-  options.csv = args.GetString("outputCSV");
-  options.outputColumn = "label_map";
-  options.toolName = cli::module::Name;
+  options.resultsCsv = args.GetString("outputCSV");
+  if (options.resultsCsv.empty() && shard.count > 1)
+    options.resultsCsv = (fs::path(options.outputFolder) /
+                          ("results-" + std::to_string(shard.index) + "-of-" + std::to_string(shard.count) + ".csv"))
+                           .string();
+  options.measures = app::BatchSegmentation::LungMeasures();
   for (const char * role : { "overlay", "probability" })
     if (args.IsSet(role))
-      options.destinations.insert(role);
-  const auto items = plugins::RunFolder(pipeline, options);
-  size_t     ok = 0;
-  int64_t    totalPixels = 0;
-  double     totalArea = 0;
-  for (const auto & item : items)
-    if (item.ok)
     {
-      ++ok;
-      totalPixels += Count(item.measures, "total_pixels");
-      totalArea += Measure(item.measures, "total_area_mm2");
+      if (!pipeline.UsesFile(role))
+        throw std::runtime_error(std::string("--") + role + ": the pipeline " + pipeline.Name() +
+                                 " has no stage for \"" + role + "\"");
+      options.extraOutputs.insert(role);
     }
-  std::cout << "Segmented " << ok << " of " << items.size() << " images; results in "
-            << (options.csv.empty() ? (fs::path(options.outputFolder) / "results.csv").string() : options.csv)
-            << std::endl;
-  returned.Set("imagesProcessed", static_cast<int64_t>(ok));
-  returned.Set("totalLungPixels", totalPixels);
-  returned.Set("totalLungAreaMM2", totalArea);
-  return ok == items.size() ? EXIT_SUCCESS : EXIT_FAILURE;
+  options.resume = args.GetBool("resume");
+  options.imagesInFlight = static_cast<unsigned>(args.GetInt("imagesInFlight"));
+  options.lowQuality = qualityWarning;
+  cli::ConsoleProgress progress(items.size(), "img");
+  options.finished = [&](size_t done, size_t total) {
+    progress.Update(done);
+    cli::ReportProgress(static_cast<double>(done) / static_cast<double>(std::max<size_t>(total, 1)));
+  };
+  options.failure = [](const std::string & line) { std::cerr << cli::module::Name << ": " << line << std::endl; };
+  options.warning = [](const std::string & line) {
+    std::cerr << cli::module::Name << ": warning: " << line << std::endl;
+  };
+  const auto s = app::BatchSegmentation(pipeline, options).Run(items);
+  progress.Finish();
+  std::cout << "Segmented " << s.segmented << " images";
+  if (s.resumed)
+    std::cout << " (resumed: " << s.resumed << " finished by an earlier run kept)";
+  if (shard.count > 1)
+    std::cout << " of shard " << shard.index << "/" << shard.count << " (" << items.size() << " of " << paths.size()
+              << " images)";
+  std::cout << ", " << s.failed << " failed, in " << s.seconds << " s ("
+            << static_cast<double>(s.segmented + s.failed) / std::max(s.seconds, 1e-9) << " images/s); results in "
+            << s.resultsCsv << std::endl;
+  if (s.lowQuality > 0)
+    std::cout << s.lowQuality << " masks have a quality score below " << qualityWarning
+              << " (column quality_score of the results); review them first" << std::endl;
+  returned.Set("imagesProcessed", static_cast<int64_t>(s.segmented + s.resumed));
+  returned.Set("totalLungPixels", static_cast<int64_t>(s.totalPixels));
+  returned.Set("totalLungAreaMM2", s.totalAreaMM2);
+  return s.failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 int
@@ -107,11 +142,11 @@ Segment(const cli::Arguments & args, cli::ReturnParameters & returned)
     std::cout << "Effective pipeline:\n" << rescrnet::DumpJson(pipeline->Effective(), 2) << std::endl;
 
   const std::string input = args.GetString("inputVolume");
-  if (fs::is_directory(input))
+  if (fs::is_directory(input) || rescrnet::io::IsManifest(input))
   {
     if (!args.GetString("outputSEG").empty())
-      throw std::runtime_error("--outputSEG needs a single DICOM image as input, not a folder");
-    return SegmentFolder(args, returned, *pipeline);
+      throw std::runtime_error("--outputSEG needs a single DICOM image as input, not a folder or manifest");
+    return SegmentBatch(args, returned, *pipeline);
   }
 
   plugins::RunFiles files = OptionalFiles(args, *pipeline);
@@ -136,6 +171,14 @@ Segment(const cli::Arguments & args, cli::ReturnParameters & returned)
     returned.Set("leftLungPixels", Count(m, "left_pixels"));
     returned.Set("rightLungAreaMM2", Measure(m, "right_area_mm2"));
     returned.Set("leftLungAreaMM2", Measure(m, "left_area_mm2"));
+  }
+  if (m.contains("quality_score"))
+  {
+    const std::string flags = m.value("quality_flags", std::string());
+    std::cout << "Quality score " << Measure(m, "quality_score") << " ("
+              << (flags.empty() ? std::string("no flags") : "flags: " + flags) << ")" << std::endl;
+    returned.Set("qualityScore", Measure(m, "quality_score"));
+    returned.Set("qualityFlags", flags);
   }
   if (m.contains("dice"))
   {

@@ -6,12 +6,14 @@
 #include "ResCRNetPipelineXML.h"
 
 #include "ResCRNetApplicationStartup.h"
+#include "ResCRNetBatchSegmentation.h"
 
 #include "rescrnet/JsonParsing.h"
 #include "rescrnet/TextUtilities.h"
 #include "rescrnet/cli/CommandLine.h"
 #include "rescrnet/cli/Progress.h"
-#include "rescrnet/plugins/FolderRun.h"
+#include "rescrnet/io/BatchInput.h"
+#include "rescrnet/io/ImageFile.h"
 #include "rescrnet/plugins/Listing.h"
 #include "rescrnet/plugins/Pipeline.h"
 #include "rescrnet/plugins/PluginLoader.h"
@@ -19,6 +21,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <set>
 
 namespace cli = rescrnet::cli;
 namespace app = rescrnet::app;
@@ -30,6 +33,7 @@ namespace
 
 const std::vector<plugins::CommandLineOption> StageOptions = {
   { plugins::ComponentKind::Backend, "rescrnet-model", "threads" },
+  { plugins::ComponentKind::Backend, "rescrnet-model", "precision" },
 };
 
 // Prints the registered stages and backends; 1 when a plugin failed to load.
@@ -64,6 +68,46 @@ ListPluginsWithoutArguments(int argc, char * argv[])
   }
 }
 
+// A folder or a manifest of images, through app::BatchSegmentation (the folder mode of the segmentation command).
+int
+RunBatch(const cli::Arguments & args, cli::ReturnParameters & returned, const plugins::Pipeline & pipeline)
+{
+  namespace io = rescrnet::io;
+  if (args.IsSet("outputSEG") || args.IsSet("reference"))
+    throw std::runtime_error("--outputSEG and --reference need a single image as input, not a folder or manifest");
+  const std::string input = args.GetString("inputVolume");
+  const auto        paths = fs::is_directory(input) ? io::ListImages(input) : io::ReadManifest(input);
+  if (paths.empty())
+    throw std::runtime_error("no readable images in folder " + input);
+  io::CheckDistinctStems(paths);
+  const auto items = io::SelectShard(paths, io::Shard{});
+
+  app::BatchOptions options;
+  options.outputFolder = args.GetString("outputVolume");
+  options.resultsCsv = args.GetString("outputCSV");
+  options.outputColumn = "output";
+  for (const char * role : { "overlay", "probability" })
+    if (args.IsSet(role))
+      options.extraOutputs.insert(role);
+  std::set<std::string> roles = options.extraOutputs;
+  roles.insert("output");
+  options.measures = pipeline.MeasureNames(roles);
+  cli::ConsoleProgress progress(items.size(), "img");
+  options.finished = [&](size_t done, size_t total) {
+    progress.Update(done);
+    cli::ReportProgress(static_cast<double>(done) / static_cast<double>(std::max<size_t>(total, 1)));
+  };
+  options.failure = [](const std::string & line) { std::cerr << cli::module::Name << ": " << line << std::endl; };
+  options.warning = [](const std::string & line) {
+    std::cerr << cli::module::Name << ": warning: " << line << std::endl;
+  };
+  const auto s = app::BatchSegmentation(pipeline, options).Run(items);
+  progress.Finish();
+  std::cout << "Ran " << pipeline.Id() << " on " << s.segmented << " of " << items.size() << " images" << std::endl;
+  returned.Set("imagesProcessed", static_cast<int64_t>(s.segmented));
+  return s.failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 int
 RunPipeline(const cli::Arguments & args, cli::ReturnParameters & returned)
 {
@@ -78,24 +122,8 @@ RunPipeline(const cli::Arguments & args, cli::ReturnParameters & returned)
     throw std::runtime_error("the pipeline " + pipeline->Name() + " has no stage that writes \"output\"");
 
   const std::string input = args.GetString("inputVolume");
-  if (fs::is_directory(input))
-  {
-    if (args.IsSet("outputSEG") || args.IsSet("reference"))
-      throw std::runtime_error("--outputSEG and --reference need a single image as input, not a folder");
-    plugins::FolderRunOptions options;
-    options.inputFolder = input;
-    options.outputFolder = args.GetString("outputVolume");
-    options.csv = args.GetString("outputCSV");
-    options.toolName = cli::module::Name;
-    for (const char * role : { "overlay", "probability" })
-      if (args.IsSet(role))
-        options.destinations.insert(role);
-    const auto items = plugins::RunFolder(*pipeline, options);
-    const auto ok = std::count_if(items.begin(), items.end(), [](const auto & i) { return i.ok; });
-    std::cout << "Ran " << pipeline->Id() << " on " << ok << " of " << items.size() << " images" << std::endl;
-    returned.Set("imagesProcessed", static_cast<int64_t>(ok));
-    return static_cast<size_t>(ok) == items.size() ? EXIT_SUCCESS : EXIT_FAILURE;
-  }
+  if (fs::is_directory(input) || rescrnet::io::IsManifest(input))
+    return RunBatch(args, returned, *pipeline);
 
   plugins::RunFiles files{ { "input", input }, { "output", args.GetString("outputVolume") } };
   for (const auto & [option, role] : std::vector<std::pair<std::string, std::string>>{ { "probability", "probability" },

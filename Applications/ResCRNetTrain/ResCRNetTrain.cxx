@@ -3,8 +3,6 @@
 // Trains Res-CR-Net on image/mask pairs (a split CSV or folders); a thin wrapper over itk::ResCRNetTrainer.
 #include "ResCRNetTrainXML.h"
 
-#include "ResCRNetTrainingCurve.h"
-
 #include "itkCommand.h"
 #include "itkResCRNetTrainer.h"
 #include "rescrnet/io/Dataset.h"
@@ -12,6 +10,8 @@
 
 #include "rescrnet/cli/CommandLine.h"
 #include "rescrnet/cli/Progress.h"
+#include "rescrnet/viz/Render.h"
+#include "rescrnet/viz/TrainingCurve.h"
 
 #include <chrono>
 #include <cmath>
@@ -23,7 +23,6 @@
 #include <unistd.h>
 
 namespace cli = rescrnet::cli;
-namespace app = rescrnet::app;
 namespace io = rescrnet::io;
 namespace fs = std::filesystem;
 
@@ -97,6 +96,28 @@ Clock(double seconds)
   else
     std::snprintf(buf, sizeof(buf), "%02ld:%02ld", s / 60, s % 60);
   return buf;
+}
+
+// The training curves of `history` (the CSV just written) into `curve`, with the viewer's chart code
+// (ResCRNetView --curve draws the same). Without a display there is no curve: one note says how to draw it later.
+void
+DrawCurve(const std::string & history, const std::string & curve)
+{
+  static bool noted = false;
+  try
+  {
+    if (!rescrnet::viz::CanRender())
+      throw rescrnet::viz::RenderError("no X display");
+    rescrnet::viz::WriteTrainingCurvePNG(history, curve);
+  }
+  catch (const std::exception & e)
+  {
+    if (!noted)
+      cli::PrintAboveProgress("ResCRNetTrain: the training curve is not drawn (" + std::string(e.what()) +
+                              "); draw it with: ResCRNetView --curve " + history + " " + curve +
+                              " (under xvfb-run -a on a server)");
+    noted = true;
+  }
 }
 
 int
@@ -206,9 +227,11 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
   provenance["machine"] = std::string(host) + ", " + std::to_string(std::thread::hardware_concurrency()) + " cores";
   trainer->SetProvenance(provenance);
 
-  // Progress: Slicer tags on stdout, and a line with loss, rate and ETA on stderr.
+  // Progress: Slicer tags on stdout and a line with loss, rate and ETA on stderr; at a terminal, the progress line
+  // on stdout with the epoch, step and loss.
   auto       last = std::chrono::steady_clock::now() - std::chrono::seconds(60);
   const bool terminal = ::isatty(STDERR_FILENO);
+  const bool progressLine = cli::CurrentProgressMode() == cli::ProgressMode::Line;
   auto       stepObserver = [&]() {
     if (!writer)
       return; // rank 0 reports for all
@@ -216,22 +239,27 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
     cli::ReportProgress(trainer->GetProgress());
     if (p.steps == 0)
       return; // the start of the run, before the first step
-    const auto now = std::chrono::steady_clock::now();
-    if (p.step != p.steps && now - last < std::chrono::seconds(terminal ? 1 : 30))
-      return;
-    last = now;
     char line[256];
     std::snprintf(line,
                   sizeof(line),
-                  "epoch %lld/%lld  step %lld/%lld  loss %.4f  %.2f img/s  ETA %s",
+                  "epoch %lld/%lld  step %lld/%lld  loss %.4f  %.2f img/s",
                   static_cast<long long>(p.epoch),
                   static_cast<long long>(p.epochs),
                   static_cast<long long>(p.step),
                   static_cast<long long>(p.steps),
                   p.loss,
-                  p.imagesPerSecond,
-                  Clock(p.etaSeconds).c_str());
-    std::cerr << (terminal ? "\r" : "") << line << (terminal ? "   " : "\n") << std::flush;
+                  p.imagesPerSecond);
+    if (progressLine)
+    {
+      cli::SetProgressDetail(line); // the line has its own ETA
+      return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (p.step != p.steps && now - last < std::chrono::seconds(terminal ? 1 : 30))
+      return;
+    last = now;
+    std::cerr << (terminal ? "\r" : "") << line << "  ETA " << Clock(p.etaSeconds) << (terminal ? "   " : "\n")
+              << std::flush;
   };
   auto epochObserver = [&]() {
     if (!writer)
@@ -248,10 +276,13 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
                   r.valTanimoto,
                   r.valDice,
                   r.seconds);
-    std::cerr << (terminal ? "\r" : "") << line << std::endl;
+    if (progressLine)
+      cli::PrintAboveProgress(line);
+    else
+      std::cerr << (terminal ? "\r" : "") << line << std::endl;
     // The record so far, after every epoch, so that a long run can be watched.
     rescrnet::WriteTrainingHistoryCsv(trainer->GetHistory(), history);
-    app::WriteTrainingCurvePNG(trainer->GetHistory(), curve);
+    DrawCurve(history, curve);
   };
   struct Lambda : itk::Command
   {
@@ -302,7 +333,7 @@ Train(const cli::Arguments & args, cli::ReturnParameters & returned)
   }
   trainer->GetModelOutput()->Write(output);
   rescrnet::WriteTrainingHistoryCsv(trainer->GetHistory(), history);
-  app::WriteTrainingCurvePNG(trainer->GetHistory(), curve);
+  DrawCurve(history, curve);
 
   const auto & metrics = trainer->GetModelOutput()->GetInfo().metrics;
   std::cout << "Stopped: " << trainer->GetStopReason() << ". Saved " << output << " (epoch "

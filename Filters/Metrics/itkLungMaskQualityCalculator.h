@@ -83,12 +83,13 @@ public:
   static Calibration
   DefaultCalibration();
 
-  /** Flag thresholds. */
+  /** Flag thresholds: each lies beyond the 1st or 99th percentile of its signal over the val masks with Dice >= 0.90
+   * (default model; Utilities/calibrate-quality.py prints the percentiles), so a flag is rare on a good mask. */
   static constexpr double SmallAreaFraction = 0.10;
-  static constexpr double LargeAreaFraction = 0.55;
+  static constexpr double LargeAreaFraction = 0.40;
   static constexpr double AsymmetryRatio = 0.40;
-  static constexpr double FragmentedFraction = 0.05;
-  static constexpr double UncertainFractionLimit = 0.25;
+  static constexpr double FragmentedFraction = 0.10;
+  static constexpr double UncertainFractionLimit = 0.50;
   static constexpr double BorderFractionLimit = 0.05;
   static constexpr double LowScore = 0.5;
 

@@ -95,6 +95,13 @@ public:
   itkSetMacro(NumberOfThreads, int);
   itkGetConstMacro(NumberOfThreads, int);
 
+  /** Arithmetic of the network: "fp32" (default), "bf16", "fp16" or "auto" (rescrnet/Precision.h). Applies to the
+   * predictor loaded from ModelFileName (changing it reloads that one); a predictor set with SetPredictor() runs in
+   * its own precision. Unknown names throw here; a precision this CPU does not run throws at the update. */
+  void
+  SetPrecision(const std::string & precision);
+  itkGetConstReferenceMacro(Precision, std::string);
+
   /** Divide the input by 255.0f before the network (default on). */
   itkSetMacro(ScaleInputBy255, bool);
   itkGetConstMacro(ScaleInputBy255, bool);
@@ -139,6 +146,7 @@ private:
   PredictorPointer m_Predictor;
   bool             m_PredictorFromFile{ false };
   int              m_NumberOfThreads{ 0 };
+  std::string      m_Precision{ "fp32" };
   bool             m_ScaleInputBy255{ true };
   unsigned int     m_ProbabilityClassIndex{ 0 };
 };

@@ -59,6 +59,32 @@ ResCRNetSegmentationImageFilter<TInputImage, TOutputImage>::SetModelFileName(con
 
 template <typename TInputImage, typename TOutputImage>
 void
+ResCRNetSegmentationImageFilter<TInputImage, TOutputImage>::SetPrecision(const std::string & precision)
+{
+  if (precision == m_Precision)
+  {
+    return;
+  }
+  try
+  {
+    rescrnet::ParsePrecision(precision);
+  }
+  catch (const std::exception & e)
+  {
+    itkExceptionMacro(<< e.what());
+  }
+  m_Precision = precision;
+  if (m_PredictorFromFile)
+  {
+    m_Predictor.reset();
+    m_PredictorFromFile = false;
+  }
+  this->Modified();
+}
+
+
+template <typename TInputImage, typename TOutputImage>
+void
 ResCRNetSegmentationImageFilter<TInputImage, TOutputImage>::SetPredictor(PredictorPointer predictor)
 {
   if (predictor == m_Predictor)
@@ -100,11 +126,11 @@ ResCRNetSegmentationImageFilter<TInputImage, TOutputImage>::LoadModelIfNeeded()
   {
     itkExceptionMacro(<< "no model: call SetModelFileName() or SetPredictor() first");
   }
+  std::shared_ptr<rescrnet::Predictor> predictor;
   try
   {
-    m_Predictor =
+    predictor =
       std::make_shared<rescrnet::Predictor>(rescrnet::Predictor::FromFile(m_ModelFileName, m_NumberOfThreads));
-    m_PredictorFromFile = true;
   }
   catch (const c10::Error & e)
   {
@@ -114,6 +140,16 @@ ResCRNetSegmentationImageFilter<TInputImage, TOutputImage>::LoadModelIfNeeded()
   {
     itkExceptionMacro(<< "cannot load the model \"" << m_ModelFileName << "\": " << e.what());
   }
+  try
+  {
+    predictor->setPrecision(rescrnet::ParsePrecision(m_Precision));
+  }
+  catch (const std::exception & e)
+  {
+    itkExceptionMacro(<< e.what());
+  }
+  m_Predictor = std::move(predictor);
+  m_PredictorFromFile = true;
 }
 
 
@@ -269,6 +305,7 @@ ResCRNetSegmentationImageFilter<TInputImage, TOutputImage>::PrintSelf(std::ostre
   os << indent << "Predictor: " << (m_Predictor ? (m_PredictorFromFile ? "loaded from file" : "set") : "none")
      << std::endl;
   os << indent << "NumberOfThreads: " << m_NumberOfThreads << std::endl;
+  os << indent << "Precision: " << m_Precision << std::endl;
   os << indent << "ScaleInputBy255: " << (m_ScaleInputBy255 ? "On" : "Off") << std::endl;
   os << indent << "ProbabilityClassIndex: " << m_ProbabilityClassIndex << std::endl;
 }

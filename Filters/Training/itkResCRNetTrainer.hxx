@@ -336,6 +336,7 @@ ResCRNetTrainer<TImage, TLabelImage>::GenerateData()
     if (m_Resume)
     {
       m_Resumed = trainer.resume();
+      m_History = trainer.history(); // the epochs before the interruption stay in the record
     }
     const double totalSteps =
       static_cast<double>(m_TrainerConfiguration.epochs) *

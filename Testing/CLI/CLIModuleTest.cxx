@@ -136,3 +136,25 @@ TEST(CLIModule, ErrorsAreOneLineWithTheToolName)
     EXPECT_FALSE(std::filesystem::exists(params)) << message;
   }
 }
+
+// A person at a terminal sees one updating progress line, not Slicer's tags; Slicer, reading a pipe, sees the tags.
+TEST(CLIModule, ProgressLineOnATerminalTagsThroughAPipe)
+{
+  const auto dir = TemporaryDirectory();
+  std::ofstream(dir / "in.txt") << "some text\n";
+  const auto terminal = RunInTerminal(ModulePath(Name), { (dir / "in.txt").string(), (dir / "out1.txt").string() });
+  ASSERT_EQ(terminal.exitCode, 0) << terminal.err;
+  EXPECT_EQ(terminal.out.find("<filter-"), std::string::npos) << terminal.out;
+  EXPECT_NE(terminal.out.find("\r[####################] 100%"), std::string::npos) << terminal.out;
+  EXPECT_NE(terminal.out.find("ETA 00:00"), std::string::npos) << terminal.out;
+  const auto pipe = RunProgram(ModulePath(Name), { (dir / "in.txt").string(), (dir / "out2.txt").string() });
+  ASSERT_EQ(pipe.exitCode, 0) << pipe.err;
+  EXPECT_NE(pipe.out.find("<filter-progress>1.0000</filter-progress>"), std::string::npos) << pipe.out;
+  EXPECT_NE(pipe.out.find("<filter-start>"), std::string::npos) << pipe.out;
+  EXPECT_EQ(pipe.out.find('\r'), std::string::npos) << pipe.out;
+  // RESCRNET_PROGRESS overrides the choice (a log that wants the line, a terminal that wants the tags).
+  ::setenv("RESCRNET_PROGRESS", "tags", 1);
+  const auto forced = RunInTerminal(ModulePath(Name), { (dir / "in.txt").string(), (dir / "out3.txt").string() });
+  ::unsetenv("RESCRNET_PROGRESS");
+  EXPECT_NE(forced.out.find("<filter-progress>"), std::string::npos) << forced.out;
+}

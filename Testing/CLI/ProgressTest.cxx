@@ -167,3 +167,34 @@ TEST(ConsoleProgress, TerminalRewritesInPlace)
   EXPECT_NE(text.find("2/3"), std::string::npos);
   EXPECT_NE(text.find("epoch/s"), std::string::npos);
 }
+
+TEST(ProgressLine, Text)
+{
+  // Fraction only (one image): bar, percent, ETA from the elapsed time.
+  EXPECT_EQ(ProgressLineText(0.25, 0, 0, "img", 3.0, ""), "[#####---------------]  25%  ETA 00:09");
+  // A count (a folder): done/total and the rate; the fraction, when known, sets the ETA.
+  EXPECT_EQ(ProgressLineText(-1.0, 10, 40, "img", 4.0, ""),
+            "[#####---------------]  25%  10/40 img  2.50 img/s  ETA 00:12");
+  EXPECT_EQ(ProgressLineText(0.5, 1, 2, "img", 2.0, "cxr.png"),
+            "[##########----------]  50%  1/2 img  0.50 img/s  ETA 00:02  cxr.png");
+  EXPECT_EQ(ProgressLineText(1.0, 0, 0, "img", 2.0, ""), "[####################] 100%  ETA 00:00");
+  // Nothing known yet; NaN is no fraction; the width is a limit.
+  EXPECT_EQ(ProgressLineText(-1.0, 0, 0, "img", 0.0, ""), "[--------------------]   0%  ETA --:--");
+  EXPECT_EQ(ProgressLineText(std::nan(""), 0, 0, "img", 1.0, ""), "[--------------------]   0%  ETA --:--");
+  EXPECT_EQ(ProgressLineText(0.5, 0, 0, "img", 1.0, "detail", 10).size(), 10u);
+}
+
+// Explicit streams always get the tags, whatever the mode: the mode only redirects reports meant for stdout.
+TEST(ProgressLine, ExplicitStreamsKeepTheTags)
+{
+  const ProgressMode saved = CurrentProgressMode();
+  SetProgressMode(ProgressMode::Line);
+  std::ostringstream os;
+  ReportProgress(0.5, os);
+  {
+    ProgressStage stage("Stage", "comment", 0.0, 1.0, os);
+  }
+  SetProgressMode(saved);
+  EXPECT_NE(os.str().find("<filter-progress>0.5000</filter-progress>"), std::string::npos);
+  EXPECT_NE(os.str().find("<filter-end>"), std::string::npos);
+}

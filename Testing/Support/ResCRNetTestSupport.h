@@ -35,6 +35,14 @@ BinaryDirectory();
 std::filesystem::path
 TemporaryDirectory();
 
+// Tests of the reduced-precision kernels on machines whose hypervisor hides CPU features the host has: runs a few
+// AVX512-FP16 and AVX512-BF16 instructions in a child process and, for those that execute and compute correctly,
+// declares them through the developer override RESCRNET_ASSUME_ISA (see rescrnet/Precision.h) unless it is set
+// already. Call before anything detects the CPU (a static initializer of the test file). Returns the override set,
+// empty when none. On CPUs without the instructions the child dies of SIGILL and nothing is declared.
+std::string
+AssumeReducedPrecisionWhereItExecutes();
+
 } // namespace rescrnet::testing
 
 // Declares `var` as the path of `relative` inside the shared data, or skips the test with the reason.

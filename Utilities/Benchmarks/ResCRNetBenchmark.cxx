@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 // ResCRNetBenchmark MODEL.rcn [--threads-list 1,2] [--width 340 --height 300] [--train-width 128 --train-height 128]
 //                   [--batch 8] [--repeats 3] [--json out.json] [--pytorch path/to/pytorch_eager.py]
+//                   [--precisions fp32,fp16,bf16] [--inference-only]
 // Measures, in one run and with the same weights: project inference (ms per image at batch 1 and 8, per thread
 // count), the project training step (ms per image at batch 8), the same with LibTorch's own convolutions (the fast
 // depthwise kernels switched off), PyTorch eager (Debian's python3-torch, through pytorch_eager.py), peak resident
 // memory of single-image inference (measured in a child process) and the achieved GFLOP/s. Prints a table and JSON.
+// Inference at batch 1 is measured in every precision of --precisions that runs on this CPU (default: fp32 and the
+// reduced precisions the CPU runs, rescrnet::PrecisionAvailable); the output names the CPU features and says which
+// were declared through RESCRNET_ASSUME_ISA rather than reported by CPUID.
 #include "rescrnet/DepthwiseConv.h"
 #include "rescrnet/JsonParsing.h"
 #include "rescrnet/Losses.h"
+#include "rescrnet/FusedInference.h"
 #include "rescrnet/ModelFile.h"
+#include "rescrnet/Precision.h"
 #include "rescrnet/Predictor.h"
 
 #include <chrono>
@@ -30,13 +36,15 @@ namespace
 
 struct Options
 {
-  std::string      model;
-  std::vector<int> threads{ 1, 2 };
-  int64_t          width{ 340 }, height{ 300 }, trainWidth{ 128 }, trainHeight{ 128 }, batch{ 8 };
-  int              repeats{ 3 };
-  std::string      json;
-  std::string      pytorch;
-  bool             rssChild{ false };
+  std::string                      model;
+  std::vector<int>                 threads{ 1, 2 };
+  int64_t                          width{ 340 }, height{ 300 }, trainWidth{ 128 }, trainHeight{ 128 }, batch{ 8 };
+  int                              repeats{ 3 };
+  std::string                      json;
+  std::string                      pytorch;
+  bool                             rssChild{ false };
+  bool                             inferenceOnly{ false };
+  std::vector<rescrnet::Precision> precisions;
 };
 
 template <typename F>
@@ -55,10 +63,17 @@ BestSeconds(F && f, int repeats)
 }
 
 double
-InferenceMs(const rescrnet::LoadedModel & m, int64_t batch, int64_t h, int64_t w, int threads, int repeats)
+InferenceMs(const rescrnet::LoadedModel & m,
+            int64_t                       batch,
+            int64_t                       h,
+            int64_t                       w,
+            int                           threads,
+            int                           repeats,
+            rescrnet::Precision           precision = rescrnet::Precision::Float32)
 {
   rescrnet::Predictor p(m.network, m.info, threads);
-  const auto          x = torch::rand({ batch, 1, h, w });
+  p.setPrecision(precision);
+  const auto x = torch::rand({ batch, 1, h, w });
   return 1000.0 * BestSeconds([&] { p.predict(x); }, repeats) / static_cast<double>(batch);
 }
 
@@ -218,6 +233,15 @@ main(int argc, char * argv[])
       o.json = next();
     else if (a == "--pytorch")
       o.pytorch = next();
+    else if (a == "--inference-only")
+      o.inferenceOnly = true;
+    else if (a == "--precisions")
+    {
+      std::stringstream list(next());
+      std::string       item;
+      while (std::getline(list, item, ','))
+        o.precisions.push_back(rescrnet::ParsePrecision(item));
+    }
     else if (a == "--rss-child")
       o.rssChild = true;
     else if (a == "-h" || a == "--help")
@@ -252,6 +276,24 @@ main(int argc, char * argv[])
     result["batch"] = o.batch;
     result["gflop_per_image"] = gflopPerImage;
     result["fast_kernels_isa"] = rescrnet::DepthwiseConvolutionIsa();
+    const rescrnet::CpuFeatures & cpu = rescrnet::DetectedCpuFeatures();
+    result["cpu_features"] = cpu.describe();
+    if (o.precisions.empty())
+    {
+      o.precisions.push_back(rescrnet::Precision::Float32);
+      for (auto p : { rescrnet::Precision::Float16, rescrnet::Precision::BFloat16 })
+        if (rescrnet::FusedInference::PrecisionSupported(p))
+          o.precisions.push_back(p);
+    }
+    for (auto p : o.precisions)
+      if (!rescrnet::FusedInference::PrecisionSupported(p))
+        throw std::runtime_error(std::string("precision ") + rescrnet::ToString(p) + " does not run on this CPU");
+    std::printf("CPU features: %s%s\n",
+                cpu.describe().c_str(),
+                cpu.assumedFp16 || cpu.assumedBf16
+                  ? " -- features marked assumed are NOT reported by CPUID here; they were declared with "
+                    "RESCRNET_ASSUME_ISA for this measurement (`auto` never uses them)"
+                  : "");
     Json runs = Json::array();
     std::printf("%-34s %8s %14s %14s %10s\n", "ms per image", "threads", "project", "LibTorch conv", "PyTorch");
     for (int threads : o.threads)
@@ -259,7 +301,27 @@ main(int argc, char * argv[])
       Json r = Json::object();
       r["threads"] = threads;
       rescrnet::SetFastDepthwiseConvolution(true);
-      const double fast1 = InferenceMs(model, 1, o.height, o.width, threads, o.repeats);
+      const double                                fast1 = InferenceMs(model, 1, o.height, o.width, threads, o.repeats);
+      Json                                        byPrecision = Json::object();
+      std::vector<std::pair<std::string, double>> reduced;
+      for (auto p : o.precisions)
+      {
+        if (p == rescrnet::Precision::Float32)
+          continue;
+        const double ms = InferenceMs(model, 1, o.height, o.width, threads, o.repeats, p);
+        byPrecision[rescrnet::ToString(p)] = ms;
+        reduced.emplace_back(rescrnet::ToString(p), ms);
+      }
+      byPrecision["fp32"] = fast1;
+      r["inference_ms_batch1_by_precision"] = byPrecision;
+      if (o.inferenceOnly)
+      {
+        std::printf("%-34s %8d %14.1f\n", "inference, batch 1", threads, fast1);
+        for (const auto & [name, ms] : reduced)
+          std::printf("%-34s %8d %14.1f\n", ("inference, batch 1, " + name).c_str(), threads, ms);
+        runs.push_back(r);
+        continue;
+      }
       const double fast8 = InferenceMs(model, o.batch, o.height, o.width, threads, o.repeats);
       const double fastTrain = TrainMs(model, o, threads);
       rescrnet::SetFastDepthwiseConvolution(false);
@@ -288,6 +350,16 @@ main(int argc, char * argv[])
       if (pyTrain > 0)
         std::snprintf(pyTs, sizeof(pyTs), "%.1f", pyTrain);
       std::printf("%-34s %8d %14.1f %14.1f %10s\n", "inference, batch 1", threads, fast1, plain1, py1s);
+      for (const auto & [name, ms] : reduced)
+      {
+        std::printf("%-34s %8d %14.1f %14s %10s", ("inference, batch 1, " + name).c_str(), threads, ms, "", "");
+        if (py1 > 0)
+        {
+          std::printf("   %.2fx PyTorch eager", py1 / ms);
+          r[std::string("inference_speedup_vs_pytorch_") + name] = py1 / ms;
+        }
+        std::printf("\n");
+      }
       std::printf("%-34s %8d %14.1f %14s %10s\n", "inference, batch 8", threads, fast8, "", "");
       std::printf("%-34s %8d %14.1f %14.1f %10s\n", "training step, batch 8", threads, fastTrain, plainTrain, pyTs);
       std::printf("  GFLOP/s (inference, batch 1): %.1f; peak RSS single image: %.0f MB",

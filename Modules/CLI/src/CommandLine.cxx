@@ -3,6 +3,7 @@
 
 #include "rescrnet/AtomicFile.h"
 #include "rescrnet/TextUtilities.h"
+#include "rescrnet/cli/Progress.h"
 
 #include <algorithm>
 #include <cctype>
@@ -739,15 +740,18 @@ Run(int argc, char * argv[], std::string_view toolName, std::string_view xml, co
   try
   {
     status = body(arguments, returned);
+    EndProgressLine();
   }
   catch (const std::exception & e)
   {
+    EndProgressLine();
     std::cout.flush();
     std::cerr << name << ": " << OneLine(e.what()) << std::endl;
     return EXIT_FAILURE;
   }
   catch (...)
   {
+    EndProgressLine();
     std::cout.flush();
     std::cerr << name << ": unknown error" << std::endl;
     return EXIT_FAILURE;

@@ -45,6 +45,29 @@ struct Vec<16>
   typedef float U __attribute__((vector_size(64), aligned(4), may_alias));
 };
 
+// Vectors of VW elements of type E: float as above, and IEEE half precision (_Float16, where the compiler has it:
+// GCC 12 and later on x86) in 512-bit vectors of 32 for the AVX512-FP16 kernels.
+template <typename E, int VW>
+struct VecOf;
+template <int VW>
+struct VecOf<float, VW> : Vec<VW>
+{};
+#  if defined(RESCRNET_DW_X86) && defined(__FLT16_MAX__) && !defined(__clang__)
+#    define RESCRNET_HAVE_FLOAT16 1
+template <>
+struct VecOf<_Float16, 32>
+{
+  typedef _Float16 V __attribute__((vector_size(64)));
+  typedef _Float16 U __attribute__((vector_size(64), aligned(2), may_alias));
+};
+template <>
+struct VecOf<_Float16, 16>
+{
+  typedef _Float16 V __attribute__((vector_size(32)));
+  typedef _Float16 U __attribute__((vector_size(32), aligned(2), may_alias));
+};
+#  endif
+
 #  define RESCRNET_DW_LOAD(p) (*reinterpret_cast<const U *>(p))
 // Keeps a loaded vector in a register: without it GCC may fold the load into every FMA that uses it (a memory operand
 // each), which defeats loading each input vector once for several outputs. (Clang checks the constraint before
@@ -82,18 +105,13 @@ struct ForwardBlocking<16>
 // whatever R (kx ascending, then ky ascending for K > 0; ky, then kx for K = 0), so results do not depend on the
 // blocking. K > 0: k known at compile time, with the kx loop outermost: one loop whose body keeps all R x BB
 // accumulators in registers (a row-outer order made GCC spill some of them at R = 8); K = 0: runtime k (R must be 1).
-template <int VW, int R, int BB, int K>
+// forwardTileOf: the same for elements of type E (float or _Float16), accumulating in E.
+template <typename E, int VW, int R, int BB, int K>
 RESCRNET_DW_INLINE void
-forwardTile(const float * in,
-            int64_t       rowStep,
-            const float * w,
-            int64_t       kRuntime,
-            int64_t       d,
-            float *       out,
-            int64_t       outStride)
+forwardTileOf(const E * in, int64_t rowStep, const E * w, int64_t kRuntime, int64_t d, E * out, int64_t outStride)
 {
-  using V = typename Vec<VW>::V;
-  using U = typename Vec<VW>::U;
+  using V = typename VecOf<E, VW>::V;
+  using U = typename VecOf<E, VW>::U;
   static_assert(K > 0 || R == 1, "runtime kernel sizes take one row at a time");
   const int64_t k = K > 0 ? K : kRuntime;
   V             acc[R][BB] = {};
@@ -153,6 +171,19 @@ forwardTile(const float * in,
       RESCRNET_DW_STORE(out + j * outStride + b * VW, acc[j][b]);
     }
   }
+}
+
+template <int VW, int R, int BB, int K>
+RESCRNET_DW_INLINE void
+forwardTile(const float * in,
+            int64_t       rowStep,
+            const float * w,
+            int64_t       kRuntime,
+            int64_t       d,
+            float *       out,
+            int64_t       outStride)
+{
+  forwardTileOf<float, VW, R, BB, K>(in, rowStep, w, kRuntime, d, out, outStride);
 }
 
 } // namespace simd

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "BuiltIns.h"
 
+#include "itkBinaryThresholdImageFilter.h"
 #include "itkExtractImageFilter.h"
+#include "itkMetaDataObject.h"
 
 namespace rescrnet::plugins
 {
@@ -29,6 +31,8 @@ ReadRadiographSlice(const std::string &          path,
     auto               image = io::ReadImage<ImageType>(path, options, &dicomInfo);
     if (warnings)
       warnings->insert(warnings->end(), dicomInfo.warnings.begin(), dicomInfo.warnings.end());
+    if (!dicomInfo.voi.empty())
+      itk::EncapsulateMetaData<std::string>(image->GetMetaDataDictionary(), AppliedVOIKey, dicomInfo.voi);
     return image;
   }
   using VolumeType = itk::Image<float, 3>;
@@ -56,6 +60,28 @@ ReadRadiographSlice(const std::string &          path,
   ImageType::Pointer slice = extract->GetOutput();
   slice->DisconnectPipeline();
   return slice;
+}
+
+LabelImageType::Pointer
+ReadReferenceMask(const std::string & path, const ImageType * image)
+{
+  auto       mask = ReadRadiographSlice(path, io::ReadOptions(), nullptr, nullptr);
+  const auto a = image->GetLargestPossibleRegion().GetSize();
+  const auto b = mask->GetLargestPossibleRegion().GetSize();
+  if (a != b)
+    throw StageError("reference mask " + path + " is " + std::to_string(b[0]) + "x" + std::to_string(b[1]) +
+                     " but the image is " + std::to_string(a[0]) + "x" + std::to_string(a[1]));
+  auto binarize = itk::BinaryThresholdImageFilter<ImageType, LabelImageType>::New();
+  binarize->SetInput(mask);
+  binarize->SetLowerThreshold(0.0f);
+  binarize->SetUpperThreshold(0.0f);
+  binarize->SetInsideValue(0);
+  binarize->SetOutsideValue(1);
+  binarize->Update();
+  LabelImageType::Pointer reference = binarize->GetOutput();
+  reference->DisconnectPipeline();
+  reference->CopyInformation(image);
+  return reference;
 }
 
 } // namespace rescrnet::plugins

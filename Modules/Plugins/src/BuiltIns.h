@@ -35,8 +35,17 @@ ReadRadiographSlice(const std::string &          path,
                     std::vector<std::string> *   warnings,
                     itk::ImageBase<3>::Pointer * geometry);
 
+// The run's reference mask `path` (nonzero = lung) on the geometry of `image` (a PNG mask carries no spacing of its
+// own). Throws StageError when its size differs from the image's, io::ImageFileError when it does not read.
+LabelImageType::Pointer
+ReadReferenceMask(const std::string & path, const ImageType * image);
+
+// The metadata key (string) under which ReadRadiographSlice records the VOI a DICOM radiograph was read through.
+constexpr const char * AppliedVOIKey = "rescrnet_voi";
 // The metadata key under which the label maps of "lung-mask" say what their labels mean ("lung" or "right-left").
 constexpr const char * LabelMeaningKey = "rescrnet_labels";
+// The metadata key (double) under which the label maps of "lung-mask" record the probability threshold they used.
+constexpr const char * ThresholdKey = "rescrnet_threshold";
 
 } // namespace rescrnet::plugins
 

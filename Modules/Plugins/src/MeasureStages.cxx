@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Built-in stages of the metrics family: the lungs' pixels and areas, and the comparison with a reference mask
-// (LungSegmentationMetrics).
+// (LungSegmentationMetrics), the reference-free quality estimate (LungMaskQualityCalculator).
 #include "BuiltIns.h"
 
-#include "itkBinaryThresholdImageFilter.h"
 #include "itkImageRegionConstIterator.h"
+#include "itkLungMaskQualityCalculator.h"
 #include "itkLungSegmentationMetrics.h"
 #include "itkMetaDataObject.h"
 
@@ -137,21 +137,7 @@ public:
   {
     const std::string path = data.File("reference");
     const ImageType * image = data.Get<ImageType>(m_Image);
-    auto              mask = ReadRadiographSlice(path, io::ReadOptions(), nullptr, nullptr);
-    const auto        a = image->GetLargestPossibleRegion().GetSize();
-    const auto        b = mask->GetLargestPossibleRegion().GetSize();
-    if (a != b)
-      throw StageError("reference mask " + path + " is " + std::to_string(b[0]) + "x" + std::to_string(b[1]) +
-                       " but the image is " + std::to_string(a[0]) + "x" + std::to_string(a[1]));
-    auto binarize = itk::BinaryThresholdImageFilter<ImageType, LabelImageType>::New();
-    binarize->SetInput(mask);
-    binarize->SetLowerThreshold(0.0f);
-    binarize->SetUpperThreshold(0.0f);
-    binarize->SetInsideValue(0);
-    binarize->SetOutsideValue(1);
-    binarize->Update();
-    LabelImageType::Pointer reference = binarize->GetOutput();
-    reference->CopyInformation(image); // a PNG mask carries no spacing of its own
+    const auto        reference = ReadReferenceMask(path, image);
 
     auto metrics = itk::LungSegmentationMetrics<LabelImageType>::New();
     metrics->SetSegmentation(data.Get<LabelImageType>(m_Mask));
@@ -176,6 +162,84 @@ private:
   std::string m_Mask, m_Image;
 };
 
+
+// quality: the reference-free quality estimate of the mask from the mask and the lung probability on its grid
+// (LungMaskQualityCalculator with the threshold the mask was made with: its ThresholdKey metadata, else 0.5).
+class QualityStage : public Stage
+{
+public:
+  ITK_DISALLOW_COPY_AND_MOVE(QualityStage);
+  using Self = QualityStage;
+  using Superclass = Stage;
+  using Pointer = itk::SmartPointer<Self>;
+  itkNewMacro(Self);
+  itkTypeMacro(QualityStage, Stage);
+
+  using Calculator = itk::LungMaskQualityCalculator<ImageType, LabelImageType>;
+
+  ComponentInfo
+  Describe() const override
+  {
+    return { "quality",
+             "LungMaskQualityCalculator: a score in [0, 1] (the estimated probability that Dice >= 0.90), the flags "
+             "(';'-separated, empty when none) and the signals behind them, without a reference",
+             { ParameterSpec::String("mask", "mask", "Mask", "The label map it scores"),
+               ParameterSpec::String(
+                 "probability", "probability_map", "Probability", "The lung probability on the mask's grid") } };
+  }
+  void
+  Configure(const ParameterValues & values, const StageContext &) override
+  {
+    m_Mask = values.GetString("mask");
+    m_Probability = values.GetString("probability");
+  }
+  std::vector<Slot>
+  Inputs() const override
+  {
+    return { { m_Mask, SlotKind::Labels }, { m_Probability, SlotKind::Image } };
+  }
+  std::vector<std::string>
+  Measures() const override
+  {
+    std::vector<std::string> names{ "quality_score", "quality_flags" };
+    for (const char * signal : Calculator::SignalNames())
+      names.push_back(std::string("quality_") + signal);
+    return names;
+  }
+  void
+  Execute(PipelineData & data) const override
+  {
+    const LabelImageType * mask = data.Get<LabelImageType>(m_Mask);
+    double                 threshold = 0.5;
+    itk::ExposeMetaData<double>(mask->GetMetaDataDictionary(), ThresholdKey, threshold);
+    auto quality = Calculator::New();
+    quality->SetLabelImage(mask);
+    quality->SetProbabilityImage(data.Get<ImageType>(m_Probability));
+    quality->SetThreshold(threshold);
+    try
+    {
+      quality->Compute();
+    }
+    catch (const itk::ExceptionObject & e)
+    {
+      throw StageError(std::string("quality: ") + e.GetDescription());
+    }
+    data.measures["quality_score"] = quality->GetScore();
+    data.measures["quality_flags"] = quality->GetFlagsString();
+    const auto & names = Calculator::SignalNames();
+    const auto   signals = quality->GetSignals();
+    for (size_t i = 0; i < names.size(); ++i)
+      data.measures[std::string("quality_") + names[i]] = signals[i];
+  }
+
+protected:
+  QualityStage() = default;
+  ~QualityStage() override = default;
+
+private:
+  std::string m_Mask, m_Probability;
+};
+
 } // namespace
 
 void
@@ -183,6 +247,7 @@ RegisterMeasureStages(PluginFactory & factory)
 {
   factory.RegisterStage<LungMeasuresStage>();
   factory.RegisterStage<CompareReferenceStage>();
+  factory.RegisterStage<QualityStage>();
 }
 
 } // namespace rescrnet::plugins

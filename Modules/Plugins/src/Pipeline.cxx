@@ -2,6 +2,7 @@
 #include "rescrnet/plugins/Pipeline.h"
 
 #include "rescrnet/AtomicFile.h"
+#include "rescrnet/CsvTable.h"
 #include "rescrnet/ModelFile.h"
 #include "rescrnet/TextUtilities.h"
 #include "rescrnet/io/ImageFile.h"
@@ -772,6 +773,20 @@ Pipeline::Run(const RunFiles & files, const std::function<void(double)> & progre
   result.warnings = data.warnings;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
+}
+
+std::string
+MeasureCell(const Json & value)
+{
+  if (value.is_number_integer())
+    return value.dump();
+  if (value.is_number())
+    return CsvTable::number(value.get<double>());
+  if (value.is_string())
+    return value.get<std::string>();
+  if (value.is_null())
+    return std::string();
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 } // namespace rescrnet::plugins

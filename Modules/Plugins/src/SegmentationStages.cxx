@@ -233,6 +233,7 @@ public:
     mask->DisconnectPipeline();
     itk::EncapsulateMetaData<std::string>(
       mask->GetMetaDataDictionary(), LabelMeaningKey, m_LeftRight && !m_Skip ? "right-left" : "lung");
+    itk::EncapsulateMetaData<double>(mask->GetMetaDataDictionary(), ThresholdKey, m_Threshold);
     data.Set(m_Output, mask.GetPointer());
   }
 

@@ -6,17 +6,16 @@
 
 #include "rescrnet/AtomicFile.h"
 #include "rescrnet/io/DicomSegmentation.h"
+#include "rescrnet/viz/Layers.h"
+#include "rescrnet/viz/Palette.h"
+#include "rescrnet/viz/Render.h"
+#include "rescrnet/viz/Scene.h"
 
-#include "itkImageRegionConstIterator.h"
-#include "itkImageRegionIterator.h"
-#include "itkLabelContourImageFilter.h"
-#include "itkLabelOverlayImageFilter.h"
 #include "itkMetaDataObject.h"
-#include "itkRGBPixel.h"
-#include "itkRescaleIntensityImageFilter.h"
 
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 namespace rescrnet::plugins
 {
@@ -206,7 +205,9 @@ private:
   bool        m_Record{ true };
 };
 
-// write-overlay: the radiograph (8 bits) with the labels filled at `opacity` and outlined, as a PNG.
+// write-overlay: the viewer's picture of the radiograph with the mask filled and outlined (and the reference's outline
+// when the run has one), drawn by VTK when a display is available and by its ITK fallback, in the same colours, when
+// none is (Modules/Visualization); a DICOM radiograph keeps the window or VOI LUT it was read through.
 class WriteOverlayStage : public Stage
 {
 public:
@@ -221,10 +222,10 @@ public:
   Describe() const override
   {
     return { "write-overlay",
-             "Writes the radiograph with the mask filled and outlined as an RGB PNG (--overlay); skipped without it",
+             "Writes the viewer's picture of the radiograph with the mask filled and outlined (and the reference "
+             "mask's outline when the run has one) as an RGB PNG (--overlay); skipped without it",
              { ParameterSpec::String("image", "image", "Radiograph", "The grey image under the labels"),
                ParameterSpec::String("mask", "mask", "Mask", "The label map drawn over it (same grid)"),
-               ParameterSpec::Number("opacity", 0.35, 0.0, 1.0, 0.05, "Fill opacity", "Opacity of the filled labels"),
                ParameterSpec::String("folderFileName",
                                      "{stem}_overlay.png",
                                      "File name in folder mode",
@@ -235,7 +236,6 @@ public:
   {
     m_Image = values.GetString("image");
     m_Mask = values.GetString("mask");
-    m_Opacity = values.GetNumber("opacity");
   }
   std::vector<Slot>
   Inputs() const override
@@ -255,33 +255,33 @@ public:
   void
   Execute(PipelineData & data) const override
   {
-    using GreyType = itk::Image<unsigned char, 2>;
-    using RGBType = itk::Image<itk::RGBPixel<unsigned char>, 2>;
-    const LabelImageType * labels = data.Get<LabelImageType>(m_Mask);
-    auto                   rescale = itk::RescaleIntensityImageFilter<ImageType, GreyType>::New();
-    rescale->SetInput(data.Get<ImageType>(m_Image));
-    rescale->SetOutputMinimum(0);
-    rescale->SetOutputMaximum(255);
-    auto fill = itk::LabelOverlayImageFilter<GreyType, LabelImageType, RGBType>::New();
-    fill->SetInput(rescale->GetOutput());
-    fill->SetLabelImage(labels);
-    fill->SetOpacity(m_Opacity);
-    fill->Update();
-    auto contour = itk::LabelContourImageFilter<LabelImageType, LabelImageType>::New();
-    contour->SetInput(labels);
-    contour->SetFullyConnected(true);
-    contour->SetBackgroundValue(0);
-    contour->Update();
-    RGBType::Pointer rgb = fill->GetOutput();
-    rgb->DisconnectPipeline();
-    auto functor = fill->GetFunctor();
-    functor.SetOpacity(1.0); // outlines in the label's own colour
-    itk::ImageRegionConstIterator<LabelImageType> c(contour->GetOutput(), rgb->GetLargestPossibleRegion());
-    itk::ImageRegionIterator<RGBType>             o(rgb, rgb->GetLargestPossibleRegion());
-    for (; !c.IsAtEnd(); ++c, ++o)
-      if (c.Get() != 0)
-        o.Set(functor(0, c.Get()));
-    io::WriteImage(rgb.GetPointer(), data.File("overlay"));
+    const ImageType *       image = data.Get<ImageType>(m_Image);
+    LabelImageType::Pointer reference;
+    if (!data.File("reference").empty())
+      reference = ReadReferenceMask(data.File("reference"), image);
+    std::optional<viz::Presentation> presentation;
+    std::string                      voi;
+    if (itk::ExposeMetaData<std::string>(image->GetMetaDataDictionary(), AppliedVOIKey, voi) && !voi.empty())
+      presentation = viz::DicomPresentation(image, voi);
+    const std::string path = data.File("overlay");
+    try
+    {
+      viz::WriteOverlayPNG(viz::MakeLayers(image,
+                                           data.Get<LabelImageType>(m_Mask),
+                                           reference.GetPointer(),
+                                           nullptr,
+                                           presentation ? &*presentation : nullptr),
+                           viz::OverlayStyle{},
+                           path);
+    }
+    catch (const viz::LayerError & e)
+    {
+      throw StageError("cannot draw the overlay " + path + ": " + e.what());
+    }
+    catch (const viz::RenderError & e)
+    {
+      throw StageError(e.what());
+    }
   }
 
 protected:
@@ -290,7 +290,6 @@ protected:
 
 private:
   std::string m_Image, m_Mask;
-  double      m_Opacity{ 0.35 };
 };
 
 // write-dicom-seg: the mask as a binary DICOM Segmentation of the (DICOM) input, with the pipeline as provenance.

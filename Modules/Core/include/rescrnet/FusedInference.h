@@ -13,10 +13,17 @@
 // (no re-layouts). Results match the module's forward() to float rounding (a few 1e-6 on probabilities). The
 // LSTM RES head is not fused: Supports() says whether a configuration can run here; Predictor falls back to the
 // modules otherwise. Work buffers: 4 x (3 filters) planes of (H + 2 pad) x (W rounded up + 2 pad) floats, 93 MiB
-// at 340 x 300, kept between calls.
+// at 340 x 300 (half that in fp16), kept between calls.
+//
+// Precision (see Precision.h): fp32 by default. fp16 runs the same passes on half-precision planes with
+// half-precision depthwise and pointwise arithmetic (AVX512-FP16), the head and softmax in fp32. bf16 keeps fp32
+// planes and depthwise convolutions and runs the pointwise products on bfloat16 inputs with fp32 accumulation
+// (AVX512-BF16 dot products, or AMX tiles where the CPU and the OS allow them). auto checks the model on a built-in
+// probe image (CheckPrecision) and takes the fastest reduced precision within the parity budget, else fp32.
 #ifndef rescrnet_FusedInference_h
 #define rescrnet_FusedInference_h
 
+#include "rescrnet/Precision.h"
 #include "rescrnet/ResCRNet.h"
 
 #include <memory>
@@ -70,20 +77,75 @@ public:
   int64_t
   ReceptiveRadius() const;
 
-  // Instruction set of the kernels ("avx512", "avx2", "generic"), the one DepthwiseConv2d uses.
+  // Instruction set of the fp32 kernels ("avx512", "avx2", "generic"), the one DepthwiseConv2d uses.
   static const char *
   Isa();
 
-  struct Plan; // folded weights, private
+  // Result of running the model in a reduced precision next to fp32 on the probe image.
+  struct PrecisionCheck
+  {
+    Precision precision{ Precision::Float32 };
+    int64_t   pixels{ 0 };
+    // Pixels whose most probable class differs from fp32's, as a fraction of all pixels.
+    double differingFraction{ 0 };
+    // Largest absolute difference of a class probability.
+    double maxProbabilityDifference{ 0 };
+    bool   finite{ true };
+    // differingFraction <= kMaxDifferingFraction and finite.
+    bool passed{ false };
+  };
+  // The parity budget for masks (0.2 % of the pixels), the same that the data-set parity runs check.
+  static constexpr double kMaxDifferingFraction = 0.002;
+
+  // Whether this build and this CPU run the kernels of `p` (fp32 and auto: always).
+  static bool
+  PrecisionSupported(Precision p);
+
+  // Selects the arithmetic. fp32, bf16, fp16: throws std::runtime_error when this CPU does not run the precision
+  // (PrecisionAvailable). auto: the first of fp16, bf16 (bf16 only on AMX) that CPUID reports (PrecisionReported:
+  // never a feature declared through RESCRNET_ASSUME_ISA) and whose CheckPrecision on a probe of probeHeight x
+  // probeWidth passes, else fp32 (a few forward passes, once per call).
+  // `excluded`: precisions auto must not take (the model's measured parity record failed, see Predictor).
+  void
+  setPrecision(Precision                      p,
+               int64_t                        probeHeight = 300,
+               int64_t                        probeWidth = 340,
+               const std::vector<Precision> & excluded = {});
+  // The arithmetic in use: fp32, bf16 or fp16 (never auto).
+  Precision
+  precision() const
+  {
+    return m_Precision;
+  }
+  // Instruction set of the kernels of the precision in use ("avx512", "avx512fp16", "avx512bf16", "amx-bf16", ...).
+  const char *
+  kernelName() const;
+  // Runs the probe image (a synthetic radiograph-like pattern in [0, 1], the same every time) in fp32 and in `p`
+  // and compares; throws std::runtime_error when the CPU does not run `p`.
+  PrecisionCheck
+  CheckPrecision(Precision p, int64_t probeHeight = 300, int64_t probeWidth = 340);
+  static torch::Tensor
+  ProbeImage(int64_t height, int64_t width);
+
+  // Tests: run the AMX driver of the bf16 products on tiles emulated in software (on any CPU with AVX512-BF16).
+  static void
+  SetTileEmulation(bool on);
+
+  struct Plan;      // folded weights, private
+  struct Workspace; // work buffers, private
 
 private:
   // One pass over whole images: input contiguous float [B, C, H, W], output [B, classes, H, W].
   void
   run(const torch::Tensor & input, torch::Tensor & output);
 
-  std::unique_ptr<Plan> m_Plan;
-  size_t                m_MaxWorkspaceBytes{ size_t{ 1 } << 30 };
-  struct Workspace;
+  template <typename P>
+  void
+  runPlan(const P & plan, const torch::Tensor & input, torch::Tensor & output);
+
+  std::unique_ptr<Plan>      m_Plan;
+  Precision                  m_Precision{ Precision::Float32 };
+  size_t                     m_MaxWorkspaceBytes{ size_t{ 1 } << 30 };
   std::unique_ptr<Workspace> m_Workspace;
 };
 

@@ -4,6 +4,7 @@
 #define rescrnet_Predictor_h
 
 #include "rescrnet/ModelFile.h"
+#include "rescrnet/Precision.h"
 #include "rescrnet/ResCRNet.h"
 
 #include <memory>
@@ -23,11 +24,32 @@ public:
   FromFile(const std::string & path, int threads = 0);
 
   // Accepts [H, W], [C, H, W] or [B, C, H, W] float tensors; returns probabilities [B, classes, H, W].
-  // Networks without LSTM RES blocks run on the fused CPU path (FusedInference, weights read at each call) while
+  // Networks without LSTM RES blocks run on the fused CPU path (FusedInference; the weights are read again when
+  // they changed since the last call, found by a checksum of the parameters and buffers) while
   // FastDepthwiseConvolution() is on; otherwise, and for LSTM RES heads, on the LibTorch modules. Calls on one
   // predictor (and its copies) are serialised on the fused path, whose work buffers they share.
   torch::Tensor
   predict(const torch::Tensor & images) const;
+
+  // Arithmetic of the fused path (see Precision.h and FusedInference.h); fp32 by default. bf16 and fp16 throw
+  // std::invalid_argument here when this CPU does not run them. auto picks at the first predict(): a reduced
+  // precision that CPUID reports, that the model's measured parity record does not rule out (ModelInfo::metrics
+  // "precision_parity", written by ResCRNetPrecisionParity --record: {"fp16": {"passed": false, ...}}) and whose
+  // self-check on a probe image of the model's input grid passes (repeated when the weights change); else fp32.
+  // Networks that run on the modules (LSTM RES heads, or the fast path switched off) always run in fp32.
+  void
+  setPrecision(Precision precision);
+  Precision
+  precision() const
+  {
+    return m_Precision;
+  }
+  // Precisions whose measured parity record in m_Info failed.
+  std::vector<Precision>
+  failedParityRecords() const;
+  // The precision predict() runs in (resolves auto, which may run the self-check now).
+  Precision
+  effectivePrecision() const;
 
   // 0 keeps LibTorch's default (all cores).
   void
@@ -57,6 +79,7 @@ private:
   ResCRNet                    m_Network;
   ModelInfo                   m_Info;
   int                         m_Threads;
+  Precision                   m_Precision{ Precision::Float32 };
   std::shared_ptr<FusedState> m_Fused;
 };
 

@@ -142,6 +142,10 @@ private:
   std::vector<StageEntry>  m_Stages;
 };
 
+// The CSV cell of a measure: integers in full, other numbers with 6 significant digits, text as it is.
+std::string
+MeasureCell(const Json & value);
+
 } // namespace rescrnet::plugins
 
 #endif

@@ -97,7 +97,8 @@ public:
   virtual void
   Prepare(const PipelineData &) const
   {}
-  // Runs on one input; throws StageError (or any std::exception) with a one-line message.
+  // Runs on one input; throws StageError (or any std::exception) with a one-line message. In folder mode several
+  // inputs run at once (images in flight), so Execute() keeps what it computes in `data`, not in the stage.
   virtual void
   Execute(PipelineData & data) const = 0;
 

@@ -34,9 +34,10 @@ TEST(Registry, BuiltInsAreOverridesOfTwoBaseNamesInITKsFactory)
 {
   RegisterBuiltIns();
   RegisterBuiltIns(); // once only
-  const std::set<std::string> stages{ "read-image",  "cxr-preprocess",  "histogram-equalization", "segment",
-                                      "lung-mask",   "probability-map", "lung-measures",          "compare-reference",
-                                      "write-image", "write-overlay",   "write-dicom-seg" };
+  const std::set<std::string> stages{ "read-image",    "cxr-preprocess", "histogram-equalization",
+                                      "segment",       "lung-mask",      "probability-map",
+                                      "lung-measures", "quality",        "compare-reference",
+                                      "write-image",   "write-overlay",  "write-dicom-seg" };
   EXPECT_EQ(Names(ComponentKind::Stage), stages);
   EXPECT_EQ(Names(ComponentKind::Backend), (std::set<std::string>{ "rescrnet-model", "torchscript" }));
   for (const auto & c : ListRegistered(ComponentKind::Stage))

@@ -1,64 +1,81 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "ResCRNetApplicationStartup.h"
 
+#include "rescrnet/Predictor.h"
+#include "rescrnet/plugins/PluginLoader.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
-#include <vector>
 
 namespace rescrnet::app
 {
 
-namespace
+namespace fs = std::filesystem;
+
+void
+StartApplication(int, char *[])
 {
-const char * g_Argv0 = nullptr;
-} // namespace
+  ReturnLargeBuffersToTheSystem();
+}
 
 std::string
-DefaultModelPath(const char * argv0)
+DefaultPipelinePath()
 {
-  namespace fs = std::filesystem;
-  const char * name = "ResCRNet-lungs-default.rcn";
-  if (const char * env = std::getenv("ITKRESCRNET_MODEL"))
-    return env;
   std::error_code ec;
-  fs::path        exe = fs::read_symlink("/proc/self/exe", ec);
-  if (ec && argv0)
-    exe = fs::absolute(argv0);
-  if (exe.empty())
+  const fs::path  exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec || exe.empty())
     return std::string();
-  // Relative paths from the executables' folders to the models' folder, computed by CMake from the install layout.
-  for (const char * relative : { RESCRNET_MODELS_FROM_BIN, RESCRNET_MODELS_FROM_CLI_MODULES })
+  // Relative paths from the executables' folders to the data folder, computed by CMake from the install layout.
+  for (const char * relative : { RESCRNET_DATA_FROM_BIN, RESCRNET_DATA_FROM_CLI_MODULES })
   {
-    const fs::path candidate = exe.parent_path() / relative / name;
+    const fs::path candidate = exe.parent_path() / relative / "Pipelines" / "lung-segmentation.json";
     if (fs::is_regular_file(candidate, ec))
       return fs::weakly_canonical(candidate, ec).string();
   }
   return std::string();
 }
 
-void
-StartApplication(int argc, char * argv[])
+plugins::PipelineRequest
+PipelineRequestFromArguments(const cli::Arguments & arguments, const std::vector<plugins::CommandLineOption> & options)
 {
-  g_Argv0 = argc > 0 ? argv[0] : nullptr;
-  ReturnLargeBuffersToTheSystem();
+  const auto given = [&](const char * name) {
+    return arguments.Description().FindParameter(name) && arguments.IsSet(name);
+  };
+  plugins::PipelineRequest request;
+  if (given("pipeline"))
+    request.file = arguments.GetString("pipeline");
+  else
+  {
+    request.file = DefaultPipelinePath();
+    if (request.file.empty())
+      throw std::runtime_error("no pipeline: pass --pipeline FILE (the project's default pipeline, "
+                               "Pipelines/lung-segmentation.json, was not found beside the executable)");
+    if (const char * model = std::getenv("ITKRESCRNET_MODEL"); model && *model)
+      request.model = model;
+  }
+  if (given("model"))
+    request.model = arguments.GetString("model");
+  if (given("overrides"))
+    request.overrides = arguments.GetString("overrides");
+  if (arguments.Description().FindParameter("pluginPath"))
+    plugins::PluginLoader::Instance().SetCommandLinePath(arguments.GetString("pluginPath"));
+  request.settings = plugins::SettingsFromCommandLine(arguments, options);
+  return request;
 }
 
-std::string
-ModelPath(const std::string & requested)
+bool
+LabelsRightAndLeft(const plugins::Json & effective)
 {
-  const std::string model = requested.empty() ? DefaultModelPath(g_Argv0) : requested;
-  if (model.empty())
-    throw std::runtime_error("no model: pass --model FILE (the project's default model was not found)");
-  return model;
-}
-
-std::shared_ptr<const Predictor>
-LoadPredictor(const std::string & model, int threads, const std::string & precision)
-{
-  auto predictor = std::make_shared<Predictor>(Predictor::FromFile(model, threads));
-  predictor->setPrecision(ParsePrecision(precision));
-  return predictor;
+  if (!effective.contains("stages"))
+    return false;
+  for (const auto & stage : effective["stages"])
+    if (stage.value("stage", std::string()) == "lung-mask")
+    {
+      const auto & p = stage["parameters"];
+      return p.value("leftRight", false) && !p.value("skipPostprocessing", false);
+    }
+  return false;
 }
 
 } // namespace rescrnet::app

@@ -1,38 +1,41 @@
 // SPDX-License-Identifier: Apache-2.0
-// The start-up shared by the command-line modules that run a trained model (ResCRNetLungSegmentation,
-// ResCRNetEvaluate): argv[0] for finding the default model, the allocator setting, and the model and predictor.
+// The start-up shared by the command-line modules that run pipelines (ResCRNetLungSegmentation, ResCRNetEvaluate,
+// ResCRNetPipeline): the allocator setting, the default pipeline file, and the pipeline request from the command line.
 #ifndef ResCRNetApplicationStartup_h
 #define ResCRNetApplicationStartup_h
 
-#include "rescrnet/Predictor.h"
+#include "rescrnet/cli/CommandLine.h"
+#include "rescrnet/plugins/CommandLineOptions.h"
+#include "rescrnet/plugins/Pipeline.h"
 
-#include <memory>
 #include <string>
+#include <vector>
 
 namespace rescrnet::app
 {
 
-// Call first in main(): remembers argv[0] (for ModelPath()'s default) and makes the C library return large buffers to
-// the system (rescrnet::ReturnLargeBuffersToTheSystem).
+// Call first in main(): makes the C library return large buffers to the system
+// (rescrnet::ReturnLargeBuffersToTheSystem).
 void
 StartApplication(int argc, char * argv[]);
 
-// The default model, found relative to the executable as the build and install trees lay it out:
-// <prefix>/share/ITKResCRNet/Models/ResCRNet-lungs-default.rcn from <prefix>/bin and from
-// <prefix>/lib/ITKResCRNet/cli-modules (Slicer's module path), <build>/share/... from <build>/bin; or
-// $ITKRESCRNET_MODEL. Empty when there is none.
+// The project's default pipeline, Data/Pipelines/lung-segmentation.json, found relative to the executable as the
+// build and install trees lay it out: <prefix>/share/ITKResCRNet/Pipelines from <prefix>/bin and from
+// <prefix>/lib/ITKResCRNet/cli-modules (Slicer's module path), <build>/share/... from <build>/bin. Empty when absent.
 std::string
-DefaultModelPath(const char * argv0);
+DefaultPipelinePath();
 
-// `requested` when it is not empty, else the project's default model (DefaultModelPath() with the argv[0] given to
-// StartApplication()). Throws std::runtime_error when there is neither.
-std::string
-ModelPath(const std::string & requested);
+// The pipeline a module runs: --pipeline FILE, else the default pipeline (with $ITKRESCRNET_MODEL, when set, as its
+// model); --model FILE replaces the model; --overrides FILE is merged on top; the `options` given on the command
+// line set their stages' parameters; --pluginPath goes to the plugin loader. Parameters the module's description
+// does not declare are left out. Throws std::runtime_error when there is no pipeline file.
+plugins::PipelineRequest
+PipelineRequestFromArguments(const cli::Arguments & arguments, const std::vector<plugins::CommandLineOption> & options);
 
-// A predictor for the model file `model` with `threads` threads (Predictor::FromFile) in `precision` ("fp32",
-// "bf16", "fp16" or "auto"; std::invalid_argument for an unknown name or one this CPU does not run).
-std::shared_ptr<const Predictor>
-LoadPredictor(const std::string & model, int threads, const std::string & precision = "fp32");
+// Whether the effective pipeline labels right (1) and left (2) lungs: a "lung-mask" stage with leftRight on and
+// skipPostprocessing off.
+bool
+LabelsRightAndLeft(const plugins::Json & effective);
 
 } // namespace rescrnet::app
 

@@ -3,6 +3,7 @@
 
 #include "rescrnet/AtomicFile.h"
 #include "rescrnet/CsvTable.h"
+#include "rescrnet/JsonParsing.h"
 #include "rescrnet/io/ImageFile.h"
 
 #include "itkImage.h"
@@ -28,17 +29,29 @@ namespace
 {
 
 using Row = std::vector<std::string>;
-enum Column : size_t
+constexpr size_t kImage = 0, kOutput = 1, kStatus = 2;
+
+// Where the columns after the fixed ones are, for a header.
+struct Layout
 {
-  kImage = 0,
-  kLabelMap = 1,
-  kStatus = 2,
-  kTotalPixels = 3,
-  kTotalArea = 4,
-  kQualityScore = 7,
-  kMessage = 10,
-  kIndex = 11,
-  kColumns = 12
+  size_t columns{ 0 }, seconds{ 0 }, message{ 0 }, index{ 0 };
+  // Optional measure columns (npos: absent).
+  size_t totalPixels{ std::string::npos }, totalArea{ std::string::npos }, qualityScore{ std::string::npos };
+
+  explicit Layout(const Row & header)
+    : columns(header.size())
+    , seconds(header.size() - 3)
+    , message(header.size() - 2)
+    , index(header.size() - 1)
+  {
+    for (size_t c = 0; c < header.size(); ++c)
+      if (header[c] == "total_pixels")
+        totalPixels = c;
+      else if (header[c] == "total_area_mm2")
+        totalArea = c;
+      else if (header[c] == "quality_score")
+        qualityScore = c;
+  }
 };
 
 std::string
@@ -62,13 +75,13 @@ ParseUnsigned(const std::string & text, uint64_t & value)
 // Rows of an earlier run by index: from its results CSV (complete, written atomically) and its journal (one record
 // per line; a line cut short by the interruption, or any other malformed line, is ignored).
 std::map<uint64_t, Row>
-EarlierRows(const std::string & csvPath, const std::string & journalPath)
+EarlierRows(const std::string & csvPath, const std::string & journalPath, const Row & header)
 {
   std::map<uint64_t, Row> rows;
-  const auto              header = BatchSegmentation::Columns();
+  const Layout            layout(header);
   const auto              take = [&](Row && row) {
     uint64_t index = 0;
-    if (row.size() == kColumns && ParseUnsigned(row[kIndex], index))
+    if (row.size() == layout.columns && ParseUnsigned(row[layout.index], index))
       rows[index] = std::move(row);
   };
   if (std::ifstream in{ csvPath, std::ios::binary })
@@ -139,24 +152,23 @@ LungPixelsOf(const std::string & path)
   }
 }
 
-std::string
-OverlayPath(const std::string & folder, const std::string & image)
-{
-  return (fs::path(folder) / (fs::path(image).stem().string() + "_overlay.png")).string();
-}
-
 struct Outcome
 {
-  bool     done{ false };
-  bool     ok{ false };
-  Row      row;
-  uint64_t pixels{ 0 };
-  double   area{ 0 };
+  bool                     done{ false };
+  bool                     ok{ false };
+  Row                      row;
+  std::vector<std::string> warnings;
 };
+
+double
+NumberCell(const Row & row, size_t column)
+{
+  return column < row.size() ? std::strtod(row[column].c_str(), nullptr) : 0.0;
+}
 
 } // namespace
 
-BatchSegmentation::BatchSegmentation(const LungPipeline & pipeline, BatchOptions options)
+BatchSegmentation::BatchSegmentation(const plugins::Pipeline & pipeline, BatchOptions options)
   : m_Pipeline(pipeline)
   , m_Options(std::move(options))
 {
@@ -166,16 +178,24 @@ BatchSegmentation::BatchSegmentation(const LungPipeline & pipeline, BatchOptions
 }
 
 std::vector<std::string>
-BatchSegmentation::Columns()
+BatchSegmentation::LungMeasures()
 {
-  return { "image",       "label_map",     "status",        "total_pixels", "total_area_mm2", "right_pixels",
-           "left_pixels", "quality_score", "quality_flags", "seconds",      "message",        "index" };
+  return { "total_pixels", "total_area_mm2", "right_pixels", "left_pixels", "quality_score", "quality_flags" };
+}
+
+std::vector<std::string>
+BatchSegmentation::Columns() const
+{
+  Row columns{ "image", m_Options.outputColumn, "status" };
+  columns.insert(columns.end(), m_Options.measures.begin(), m_Options.measures.end());
+  columns.insert(columns.end(), { "seconds", "message", "index" });
+  return columns;
 }
 
 std::string
-BatchSegmentation::LabelMapPath(const std::string & image) const
+BatchSegmentation::OutputPath(const std::string & role, const std::string & image) const
 {
-  return (fs::path(m_Options.outputFolder) / (fs::path(image).stem().string() + "_lungs.nrrd")).string();
+  return (fs::path(m_Options.outputFolder) / m_Pipeline.FolderFileName(role, fs::path(image).stem().string())).string();
 }
 
 BatchSummary
@@ -185,9 +205,11 @@ BatchSegmentation::Run(const std::vector<io::BatchItem> & items) const
   std::error_code ec;
   fs::create_directories(m_Options.outputFolder, ec);
   if (!fs::is_directory(m_Options.outputFolder))
-    throw InputError("cannot create output folder " + m_Options.outputFolder);
+    throw std::runtime_error("cannot create output folder " + m_Options.outputFolder);
   CheckWritableFolder(m_Options.resultsCsv);
   const std::string journalPath = m_Options.resultsCsv + ".partial";
+  const Row         header = Columns();
+  const Layout      layout(header);
 
   // What an earlier run finished and left intact.
   std::vector<Outcome> outcomes(items.size());
@@ -196,7 +218,7 @@ BatchSegmentation::Run(const std::vector<io::BatchItem> & items) const
   summary.resultsCsv = m_Options.resultsCsv;
   if (m_Options.resume)
   {
-    auto earlier = EarlierRows(m_Options.resultsCsv, journalPath);
+    auto earlier = EarlierRows(m_Options.resultsCsv, journalPath, header);
     for (size_t i = 0; i < items.size(); ++i)
     {
       const auto it = earlier.find(items[i].index);
@@ -204,13 +226,18 @@ BatchSegmentation::Run(const std::vector<io::BatchItem> & items) const
         continue;
       Row &    row = it->second;
       uint64_t pixels = 0;
-      if (row[kStatus] != "ok" || row[kImage] != items[i].path || row[kLabelMap] != LabelMapPath(items[i].path) ||
-          !ParseUnsigned(row[kTotalPixels], pixels) || LungPixelsOf(row[kLabelMap]) != static_cast<int64_t>(pixels) ||
-          (m_Options.overlay && !io::IsReadableImage(OverlayPath(m_Options.outputFolder, items[i].path))))
+      bool     intact =
+        row[kStatus] == "ok" && row[kImage] == items[i].path && row[kOutput] == OutputPath("output", items[i].path);
+      if (intact && layout.totalPixels != std::string::npos)
+        intact =
+          ParseUnsigned(row[layout.totalPixels], pixels) && LungPixelsOf(row[kOutput]) == static_cast<int64_t>(pixels);
+      else if (intact)
+        intact = io::IsReadableImage(row[kOutput]);
+      for (const auto & role : m_Options.extraOutputs)
+        intact = intact && io::IsReadableImage(OutputPath(role, items[i].path));
+      if (!intact)
         continue;
       outcomes[i].done = outcomes[i].ok = true;
-      outcomes[i].pixels = pixels;
-      outcomes[i].area = std::strtod(row[kTotalArea].c_str(), nullptr);
       outcomes[i].row = std::move(row);
       kept[i] = 1;
       ++summary.resumed;
@@ -218,7 +245,7 @@ BatchSegmentation::Run(const std::vector<io::BatchItem> & items) const
   }
   // The journal starts with what is kept, so that it stays complete over several interruptions.
   std::ofstream journal(journalPath, std::ios::binary | std::ios::trunc);
-  journal << CsvLine(Columns());
+  journal << CsvLine(header);
   for (const auto & o : outcomes)
     if (o.done)
       journal << CsvLine(o.row);
@@ -226,7 +253,7 @@ BatchSegmentation::Run(const std::vector<io::BatchItem> & items) const
   if (!journal)
     throw AtomicFileError("cannot write the journal " + journalPath);
 
-  // Workers take the images to segment in order, at most imagesInFlight ahead of the oldest one not yet collected.
+  // Workers take the images to run in order, at most imagesInFlight ahead of the oldest one not yet collected.
   std::vector<size_t> todo;
   for (size_t i = 0; i < items.size(); ++i)
     if (!outcomes[i].done)
@@ -249,35 +276,28 @@ BatchSegmentation::Run(const std::vector<io::BatchItem> & items) const
         i = todo[next++];
       }
       const std::string & image = items[i].path;
-      const std::string   labelMap = LabelMapPath(image);
-      OutputFiles         files;
-      files.labelMap = labelMap;
-      if (m_Options.overlay)
-        files.overlay = OverlayPath(m_Options.outputFolder, image);
+      plugins::RunFiles   files{ { "input", image }, { "output", OutputPath("output", image) } };
+      for (const auto & role : m_Options.extraOutputs)
+        files[role] = OutputPath(role, image);
       Outcome o;
       o.done = true;
       try
       {
-        const auto r = m_Pipeline.Run(image, files);
+        const auto r = m_Pipeline.Run(files);
         o.ok = true;
-        o.pixels = r.measures.totalPixels;
-        o.area = r.measures.totalAreaMM2;
-        o.row = { image,
-                  labelMap,
-                  "ok",
-                  std::to_string(r.measures.totalPixels),
-                  CsvTable::number(r.measures.totalAreaMM2),
-                  std::to_string(r.measures.rightPixels),
-                  std::to_string(r.measures.leftPixels),
-                  r.quality ? CsvTable::number(r.quality->score) : std::string(),
-                  r.quality ? r.quality->flags : std::string(),
-                  CsvTable::number(r.seconds),
-                  "",
-                  std::to_string(items[i].index) };
+        o.warnings = r.warnings;
+        o.row = { image, files["output"], "ok" };
+        for (const auto & m : m_Options.measures)
+          o.row.push_back(r.measures.contains(m) ? plugins::MeasureCell(r.measures[m]) : std::string());
+        o.row.insert(o.row.end(), { CsvTable::number(r.seconds), "", std::to_string(items[i].index) });
       }
       catch (const std::exception & e)
       {
-        o.row = { image, "", "failed", "", "", "", "", "", "", "", e.what(), std::to_string(items[i].index) };
+        o.row = Row(header.size());
+        o.row[kImage] = image;
+        o.row[kStatus] = "failed";
+        o.row[layout.message] = e.what();
+        o.row[layout.index] = std::to_string(items[i].index);
       }
       std::lock_guard<std::mutex> lock(mutex);
       outcomes[i] = std::move(o);
@@ -299,7 +319,7 @@ BatchSegmentation::Run(const std::vector<io::BatchItem> & items) const
   for (size_t t = 0; t < threads; ++t)
     workers.emplace_back(work);
 
-  CsvTable table(Columns());
+  CsvTable table(header);
   try
   {
     for (size_t i = 0; i < items.size(); ++i)
@@ -312,6 +332,9 @@ BatchSegmentation::Run(const std::vector<io::BatchItem> & items) const
         collected = i + 1;
       }
       changed.notify_all();
+      if (m_Options.warning)
+        for (const auto & w : o.warnings)
+          m_Options.warning(o.row[kImage] + ": " + w);
       if (!kept[i])
       {
         journal << CsvLine(o.row);
@@ -324,14 +347,16 @@ BatchSegmentation::Run(const std::vector<io::BatchItem> & items) const
         {
           ++summary.failed;
           if (m_Options.failure)
-            m_Options.failure(o.row[kImage] + ": " + o.row[kMessage]);
+            m_Options.failure(o.row[kImage] + ": " + o.row[layout.message]);
         }
       }
       if (o.ok)
       {
-        summary.totalPixels += o.pixels;
-        summary.totalAreaMM2 += o.area;
-        if (!o.row[kQualityScore].empty() && std::strtod(o.row[kQualityScore].c_str(), nullptr) < m_Options.lowQuality)
+        if (layout.totalPixels != std::string::npos)
+          summary.totalPixels += std::strtoull(o.row[layout.totalPixels].c_str(), nullptr, 10);
+        summary.totalAreaMM2 += NumberCell(o.row, layout.totalArea);
+        if (layout.qualityScore != std::string::npos && !o.row[layout.qualityScore].empty() &&
+            NumberCell(o.row, layout.qualityScore) < m_Options.lowQuality)
           ++summary.lowQuality;
       }
       table.addRow(std::move(o.row));
@@ -346,6 +371,9 @@ BatchSegmentation::Run(const std::vector<io::BatchItem> & items) const
   }
   joinAll();
   table.write(m_Options.resultsCsv);
+  // The provenance of the results: the effective pipeline beside the CSV.
+  const fs::path sidecar = fs::path(m_Options.resultsCsv).replace_extension(".pipeline.json");
+  WriteFileAtomically(sidecar.string(), DumpJson(m_Pipeline.Effective(), 2) + "\n");
   journal.close();
   fs::remove(journalPath, ec);
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -1,19 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 // ResCRNetEvaluate --model FILE (--split CSV [--subset test] | --images DIR --masks DIR) [--outputCSV F]
-//                  [--summaryJson F] [--threads N] [--skipPostprocessing]
+//                  [--summaryJson F] [--threads N] [--precision P] [--skipPostprocessing]
 // Runs the full lung pipeline on image/mask pairs and reports per-image metrics and a summary per source.
 #include "ResCRNetEvaluateXML.h"
 
 #include "ResCRNetApplicationStartup.h"
-#include "ResCRNetLungPipeline.h"
 
+#include "itkImage.h"
+#include "itkLungMaskQualityCalculator.h"
 #include "rescrnet/AtomicFile.h"
 #include "rescrnet/CsvTable.h"
 #include "rescrnet/JsonParsing.h"
-#include "rescrnet/Predictor.h"
 #include "rescrnet/cli/CommandLine.h"
 #include "rescrnet/cli/Progress.h"
 #include "rescrnet/io/Dataset.h"
+#include "rescrnet/plugins/Pipeline.h"
 
 #include <algorithm>
 #include <cmath>
@@ -24,6 +25,7 @@
 namespace cli = rescrnet::cli;
 namespace app = rescrnet::app;
 namespace io = rescrnet::io;
+namespace plugins = rescrnet::plugins;
 using json = nlohmann::ordered_json;
 
 namespace
@@ -31,13 +33,61 @@ namespace
 
 using Pair = io::ImagePair;
 
+// The metrics of the pipeline's compare-reference stage.
+struct Metrics
+{
+  double dice{ 0 }, jaccard{ 0 }, precision{ 0 }, recall{ 0 }, f1{ 0 }, pixelAccuracy{ 0 };
+  double hausdorffMM{ 0 }, hausdorff95MM{ 0 }, meanSurfaceDistanceMM{ 0 };
+};
+
+// The reference-free quality estimate of the pipeline's quality stage: score, ';'-separated flags, the signals
+// behind them (name, value) in LungMaskQualityCalculator's order; zero and empty without a quality stage.
+struct Quality
+{
+  double                                      score{ 0 };
+  std::string                                 flags;
+  std::vector<std::pair<std::string, double>> signals;
+};
+
 struct Row
 {
-  Pair                           pair;
-  app::SegmentationMetricsValues m;
-  app::QualityValues             quality;
-  double                         seconds{ 0 };
+  Pair    pair;
+  Metrics m;
+  Quality quality;
+  double  seconds{ 0 };
 };
+
+// The options that set parameters of the pipeline's stages and model (their XML comes from the declarations).
+const std::vector<plugins::CommandLineOption> StageOptions = {
+  { plugins::ComponentKind::Stage, "lung-mask", "threshold" },
+  { plugins::ComponentKind::Stage, "lung-mask", "skipPostprocessing" },
+  { plugins::ComponentKind::Backend, "rescrnet-model", "threads" },
+  { plugins::ComponentKind::Backend, "rescrnet-model", "precision" },
+};
+
+Metrics
+MetricsOf(const plugins::Json & measures, const std::string & image)
+{
+  if (!measures.contains("dice"))
+    throw std::runtime_error("the pipeline measured no Dice for " + image + ": it needs a compare-reference stage");
+  const auto get = [&](const char * name) { return measures.value(name, 0.0); };
+  return { get("dice"),           get("jaccard"),      get("precision"), get("recall"),         get("f1"),
+           get("pixel_accuracy"), get("hausdorff_mm"), get("hd95_mm"),   get("mean_surface_mm") };
+}
+
+Quality
+QualityOf(const plugins::Json & measures)
+{
+  Quality q;
+  if (!measures.contains("quality_score"))
+    return q;
+  q.score = measures.value("quality_score", 0.0);
+  q.flags = measures.value("quality_flags", std::string());
+  using Calculator = itk::LungMaskQualityCalculator<itk::Image<float, 2>, itk::Image<unsigned char, 2>>;
+  for (const char * name : Calculator::SignalNames())
+    q.signals.emplace_back(name, measures.value(std::string("quality_") + name, 0.0));
+  return q;
+}
 
 double
 Mean(const std::vector<double> & v)
@@ -100,9 +150,8 @@ Summary(const std::vector<const Row *> & rows)
   j["precision_mean"] = Mean(prec);
   j["recall_mean"] = Mean(rec);
   j["hd95_mean_mm"] = Mean(hd95);
-  j["below_0.90"] = static_cast<int64_t>(std::count_if(rows.begin(), rows.end(), [](const Row * r) {
-    return r->m.dice < QualityDiceLimit;
-  }));
+  j["below_0.90"] = static_cast<int64_t>(
+    std::count_if(rows.begin(), rows.end(), [](const Row * r) { return r->m.dice < QualityDiceLimit; }));
   const double auc = QualityAuc(rows);
   if (std::isfinite(auc))
     j["quality_auc"] = auc;
@@ -124,24 +173,29 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
   const auto pairs = splitMode ? io::ReadSplitPairs(args.GetString("split"), args.GetString("subset"))
                                : io::MatchFolderPairs(args.GetString("images"), args.GetString("masks"));
 
-  const std::string model = app::ModelPath(args.GetString("model"));
-  auto predictor = app::LoadPredictor(model, static_cast<int>(args.GetInt("threads")), args.GetString("precision"));
-  app::PipelineOptions options;
-  options.skipPostprocessing = args.GetBool("skipPostprocessing");
-  options.threshold = args.GetDouble("threshold");
-  const app::LungPipeline pipeline(predictor, options);
-
-  std::cout << "Evaluating " << pairs.size() << " image/mask pairs with " << model
-            << (options.skipPostprocessing ? " (no post-processing)" : "") << std::endl;
+  const auto pipeline = plugins::Pipeline::Load(app::PipelineRequestFromArguments(args, StageOptions));
+  for (const auto & w : pipeline->Warnings())
+    std::cerr << cli::module::Name << ": warning: " << w << std::endl;
+  if (args.EchoRequested())
+    std::cout << "Effective pipeline:\n" << rescrnet::DumpJson(pipeline->Effective(), 2) << std::endl;
+  const std::string model = pipeline->Effective().contains("model")
+                              ? pipeline->Effective()["model"].value("file", std::string())
+                              : std::string("none");
+  bool              postprocessing = true;
+  for (const auto & stage : pipeline->Effective()["stages"])
+    if (stage.value("stage", std::string()) == "lung-mask")
+      postprocessing = !stage["parameters"].value("skipPostprocessing", false);
+  std::cout << "Evaluating " << pairs.size() << " image/mask pairs with " << model << " (pipeline " << pipeline->Id()
+            << (postprocessing ? "" : ", no post-processing") << ")" << std::endl;
   std::vector<Row>     rows;
   cli::ConsoleProgress progress(pairs.size(), "img");
   double               seconds = 0;
   for (size_t i = 0; i < pairs.size(); ++i)
   {
-    const auto r = pipeline.Run(pairs[i].image, app::OutputFiles{}, pairs[i].mask, [&](double f) {
+    const auto r = pipeline->Run({ { "input", pairs[i].image }, { "reference", pairs[i].mask } }, [&](double f) {
       cli::ReportProgress((static_cast<double>(i) + f) / static_cast<double>(pairs.size()));
     });
-    rows.push_back({ pairs[i], *r.metrics, r.quality.value_or(app::QualityValues{}), r.seconds });
+    rows.push_back({ pairs[i], MetricsOf(r.measures, pairs[i].image), QualityOf(r.measures), r.seconds });
     seconds += r.seconds;
     progress.Update(i + 1);
   }
@@ -156,7 +210,8 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
   }
   json summary = json::object();
   summary["model"] = model;
-  summary["postprocessing"] = !options.skipPostprocessing;
+  summary["pipeline"] = pipeline->Id();
+  summary["postprocessing"] = postprocessing;
   summary["images"] = static_cast<int64_t>(rows.size());
   summary["seconds_per_image"] = seconds / static_cast<double>(rows.size());
   summary["overall"] = Summary(all);
@@ -192,18 +247,10 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
   if (args.IsSet("outputCSV"))
   {
     using rescrnet::CsvTable;
-    std::vector<std::string> header{ "id",
-                                     "source",
-                                     "dice",
-                                     "jaccard",
-                                     "precision",
-                                     "recall",
-                                     "f1",
-                                     "pixel_accuracy",
-                                     "hausdorff_mm",
-                                     "hd95_mm",
-                                     "mean_surface_mm",
-                                     "quality_score",
+    std::vector<std::string> header{ "id",           "source",          "dice",
+                                     "jaccard",      "precision",       "recall",
+                                     "f1",           "pixel_accuracy",  "hausdorff_mm",
+                                     "hd95_mm",      "mean_surface_mm", "quality_score",
                                      "quality_flags" };
     if (!rows.empty())
       for (const auto & signal : rows.front().quality.signals)
@@ -213,18 +260,18 @@ Evaluate(const cli::Arguments & args, cli::ReturnParameters & returned)
     for (const auto & r : rows)
     {
       std::vector<std::string> cells{ r.pair.id,
-                   r.pair.source,
-                   CsvTable::number(r.m.dice),
-                   CsvTable::number(r.m.jaccard),
-                   CsvTable::number(r.m.precision),
-                   CsvTable::number(r.m.recall),
-                   CsvTable::number(r.m.f1),
-                   CsvTable::number(r.m.pixelAccuracy),
-                   CsvTable::number(r.m.hausdorffMM),
-                   CsvTable::number(r.m.hausdorff95MM),
-                   CsvTable::number(r.m.meanSurfaceDistanceMM),
-                   CsvTable::number(r.quality.score),
-                   r.quality.flags };
+                                      r.pair.source,
+                                      CsvTable::number(r.m.dice),
+                                      CsvTable::number(r.m.jaccard),
+                                      CsvTable::number(r.m.precision),
+                                      CsvTable::number(r.m.recall),
+                                      CsvTable::number(r.m.f1),
+                                      CsvTable::number(r.m.pixelAccuracy),
+                                      CsvTable::number(r.m.hausdorffMM),
+                                      CsvTable::number(r.m.hausdorff95MM),
+                                      CsvTable::number(r.m.meanSurfaceDistanceMM),
+                                      CsvTable::number(r.quality.score),
+                                      r.quality.flags };
       for (const auto & signal : r.quality.signals)
         cells.push_back(CsvTable::number(signal.second));
       cells.push_back(CsvTable::number(r.seconds));

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-# rescrnet_add_cli(NAME <name> SOURCES <source>... XML <description.xml> [LIBRARIES <library>...] [NO_INSTALL])
+# rescrnet_add_cli(NAME <name> SOURCES <source>... XML <description.xml> [LIBRARIES <library>...] [NO_INSTALL]
+#                  [GENERATED])
 #
 # Builds the Slicer-compatible command-line module <name> (no '.' allowed: Slicer only runs file names without one)
 # into ${PROJECT_BINARY_DIR}/bin and installs it both to ${RESCRNET_INSTALL_CLI_DIR} (Slicer's "Additional module
@@ -12,10 +13,11 @@
 # project's conventions); a description that breaks one fails the build. Editing the XML regenerates the header and
 # rebuilds the executable. The module links ResCRNetCLI and LIBRARIES,
 # and gets the compile definition RESCRNET_PROJECT_VERSION="<project version>".
-# NO_INSTALL (test modules) skips the install rules.
+# NO_INSTALL (test modules) skips the install rules. GENERATED: the XML is made at build time by a custom command of
+# the same directory (e.g. Applications' stage options), so it need not exist when CMake runs.
 # The global property RESCRNET_CLI_MODULES lists the modules and RESCRNET_CLI_XML_FILES their XML files.
 function(rescrnet_add_cli)
-  cmake_parse_arguments(ARG "NO_INSTALL" "NAME;XML" "SOURCES;LIBRARIES" ${ARGN})
+  cmake_parse_arguments(ARG "NO_INSTALL;GENERATED" "NAME;XML" "SOURCES;LIBRARIES" ${ARGN})
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "rescrnet_add_cli: unexpected arguments ${ARG_UNPARSED_ARGUMENTS}")
   endif()
@@ -26,7 +28,7 @@ function(rescrnet_add_cli)
     message(FATAL_ERROR "rescrnet_add_cli: '${ARG_NAME}' is not a valid module name (letters, digits, '_'; no '.')")
   endif()
   get_filename_component(xml ${ARG_XML} ABSOLUTE BASE_DIR ${CMAKE_CURRENT_SOURCE_DIR})
-  if(NOT EXISTS ${xml})
+  if(NOT EXISTS ${xml} AND NOT ARG_GENERATED)
     message(FATAL_ERROR "rescrnet_add_cli(${ARG_NAME}): ${xml} does not exist")
   endif()
 

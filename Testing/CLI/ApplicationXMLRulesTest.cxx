@@ -48,10 +48,14 @@ TEST(ApplicationXMLList, FoundTheApplications)
 {
   const auto files = ApplicationXMLFiles();
   EXPECT_FALSE(files.empty()) << "no Applications/*/*.xml listed in " << RESCRNET_APPLICATION_XML_LIST;
-  bool importKeras = false;
+  bool importKeras = false, pipeline = false;
   for (const auto & f : files)
+  {
     importKeras = importKeras || f.find("ResCRNetImportKeras.xml") != std::string::npos;
+    pipeline = pipeline || f.find("ResCRNetPipeline.xml") != std::string::npos; // generated from its template
+  }
   EXPECT_TRUE(importKeras);
+  EXPECT_TRUE(pipeline);
 }
 
 TEST_P(ApplicationXML, FollowsTheProjectRules)
@@ -106,7 +110,9 @@ TEST_P(ApplicationXML, FollowsTheProjectRules)
   const std::string name = path.stem().string();
   EXPECT_EQ(path.parent_path().filename().string(), name) << path;
   EXPECT_TRUE(std::regex_match(name, std::regex("[A-Za-z][A-Za-z0-9_]*"))) << name;
-  EXPECT_TRUE(std::filesystem::exists(path.parent_path() / (name + ".cxx"))) << path;
+  // (A description generated from <Name>.xml.in lies in the build tree; its source beside the template.)
+  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(RESCRNET_APPLICATIONS_SOURCE_DIR) / name / (name + ".cxx")))
+    << path;
 }
 
 TEST_P(ApplicationXML, IsWellFormedForXmllint)

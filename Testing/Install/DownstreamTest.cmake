@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # Script mode (cmake -P), run by CTest: installs the build tree into PREFIX, then configures, builds and runs the
-# downstream project SOURCE_DIR against it, and runs the installed Slicer module with its installed default model.
-foreach(var BUILD_DIR PREFIX WORK_DIR SOURCE_DIR GENERATOR TEST_DATA CLI_DIR)
+# downstream project SOURCE_DIR against it, runs the installed Slicer module with its installed default model, and
+# builds the example plugin PLUGIN_SOURCE_DIR out of tree against the prefix and has the installed ResCRNetPipeline
+# load it from ITKRESCRNET_PLUGIN_PATH.
+foreach(var BUILD_DIR PREFIX WORK_DIR SOURCE_DIR PLUGIN_SOURCE_DIR GENERATOR TEST_DATA CLI_DIR)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "DownstreamTest.cmake: ${var} is not set")
   endif()
@@ -22,7 +24,9 @@ foreach(file
     lib/cmake/ITKResCRNet/ITKResCRNetConfig.cmake lib/cmake/ITKResCRNet/ITKResCRNetConfigVersion.cmake
     lib/cmake/ITKResCRNet/ITKResCRNetTargets.cmake include/rescrnet/ModelFile.h include/rescrnet/io/ImageFile.h
     include/rescrnet/cli/CommandLine.h include/ITKResCRNet/itkCXRLungSegmentationImageFilter.h
-    share/ITKResCRNet/Models/ResCRNet-lungs-default.rcn bin/ResCRNetLungSegmentation ${CLI_DIR}/ResCRNetEvaluate)
+    share/ITKResCRNet/Models/ResCRNet-lungs-default.rcn share/ITKResCRNet/Pipelines/lung-segmentation.json
+    include/rescrnet/plugins/PluginAPI.h include/rescrnet/plugins/PluginABI.h bin/ResCRNetPipeline
+    bin/ResCRNetLungSegmentation ${CLI_DIR}/ResCRNetEvaluate)
   if(NOT EXISTS ${PREFIX}/${file})
     message(FATAL_ERROR "the installation lacks ${file}")
   endif()
@@ -64,3 +68,25 @@ if(NOT EXISTS ${WORK_DIR}/lungs.nrrd OR NOT output MATCHES "Lungs: [0-9]+ pixels
   message(FATAL_ERROR "the installed module wrote no label map:\n${output}")
 endif()
 message(STATUS "installed module: ${output}")
+
+# An out-of-tree plugin: the example CLAHE plugin built against the install prefix (ResCRNet::PluginAPI only), then
+# loaded by the installed ResCRNetPipeline from ITKRESCRNET_PLUGIN_PATH and run inside a pipeline file.
+run("configuring the out-of-tree plugin" ${CMAKE_COMMAND} -S ${PLUGIN_SOURCE_DIR} -B ${WORK_DIR}/plugin -G ${GENERATOR}
+  -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=${PREFIX} ${launcher})
+run("building the out-of-tree plugin" ${CMAKE_COMMAND} --build ${WORK_DIR}/plugin)
+run("listing the plugin" ${CMAKE_COMMAND} -E env ITKRESCRNET_PLUGIN_PATH=${WORK_DIR}/plugin
+  ${PREFIX}/bin/ResCRNetPipeline --listPlugins)
+if(NOT output MATCHES "clahe  \\[${WORK_DIR}/plugin/librescrnet-clahe.so\\]")
+  message(FATAL_ERROR "the installed ResCRNetPipeline does not list the out-of-tree plugin's stage:\n${output}")
+endif()
+file(READ ${PREFIX}/share/ITKResCRNet/Pipelines/lung-segmentation.json pipeline)
+string(REPLACE "../Models/ResCRNet-lungs-default.rcn" "${WORK_DIR}/data/tiny.rcn" pipeline "${pipeline}")
+string(REPLACE "{ \"stage\": \"cxr-preprocess\" }" "{ \"stage\": \"clahe\", \"parameters\": { \"radius\": 4 } }, { \"stage\": \"cxr-preprocess\" }" pipeline "${pipeline}")
+file(WRITE ${WORK_DIR}/clahe.json "${pipeline}")
+run("the installed ResCRNetPipeline with the plugin's stage" ${CMAKE_COMMAND} -E env
+  ITKRESCRNET_PLUGIN_PATH=${WORK_DIR}/plugin ${PREFIX}/bin/ResCRNetPipeline --echo ${WORK_DIR}/clahe.json
+  ${WORK_DIR}/data/cxr.png ${WORK_DIR}/clahe-lungs.nrrd)
+if(NOT EXISTS ${WORK_DIR}/clahe-lungs.nrrd OR NOT output MATCHES "\"library\": \"${WORK_DIR}/plugin/librescrnet-clahe.so\"")
+  message(FATAL_ERROR "the pipeline with the out-of-tree plugin's stage did not run:\n${output}")
+endif()
+message(STATUS "out-of-tree plugin: ${output}")

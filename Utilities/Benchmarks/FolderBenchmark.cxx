@@ -2,7 +2,8 @@
 // ResCRNetFolderBenchmark MODEL.rcn FOLDER|MANIFEST.csv [--threads 2] [--precision fp32] [--images 20]
 //                         [--inFlight 1,3] [--rounds 2] [--json out.json]
 // Folder-mode throughput next to the network's: the first --images images of the folder (or manifest) go through
-// app::BatchSegmentation (read, preprocess, network, post-process, write the label map; results CSV) into a
+// app::BatchSegmentation with the default pipeline file (read, preprocess, network, post-process, quality, write
+// the label map; results CSV) into a
 // temporary folder, once for every --inFlight value; the network alone runs the same number of images on the
 // model's input grid (Predictor::predict at batch 1, inputs prepared beforehand). Prints images/s of each and the
 // end-to-end share of the network-only rate (the acceptance target: at least 90 %). The measurements alternate for
@@ -12,6 +13,7 @@
 
 #include "rescrnet/JsonParsing.h"
 #include "rescrnet/Precision.h"
+#include "rescrnet/Predictor.h"
 #include "rescrnet/io/BatchInput.h"
 #include "rescrnet/io/ImageFile.h"
 
@@ -77,10 +79,20 @@ main(int argc, char * argv[])
       paths.resize(count);
     if (paths.empty())
       throw std::runtime_error("no images in " + input);
-    const auto              predictor = app::LoadPredictor(model, threads, precision);
-    const app::LungPipeline pipeline(predictor, app::PipelineOptions());
-    const auto              items = io::SelectShard(paths, {});
-    const auto              grid = predictor->info().input;
+    // The network alone: a predictor of its own with the pipeline's model settings.
+    auto predictor = std::make_shared<Predictor>(Predictor::FromFile(model, threads));
+    predictor->setPrecision(ParsePrecision(precision));
+    // The folder mode: the default pipeline file with this model, threads and precision.
+    plugins::PipelineRequest request;
+    request.file = app::DefaultPipelinePath();
+    if (request.file.empty())
+      throw std::runtime_error("the default pipeline (Pipelines/lung-segmentation.json) was not found");
+    request.model = model;
+    request.settings = { { plugins::ComponentKind::Backend, "", "threads", threads, "--threads" },
+                         { plugins::ComponentKind::Backend, "", "precision", precision, "--precision" } };
+    const auto pipeline = plugins::Pipeline::Load(request);
+    const auto items = io::SelectShard(paths, {});
+    const auto grid = predictor->info().input;
 
     // The network alone, on the model's grid, after one warm-up (which also resolves auto precision); then the
     // folder mode for every --inFlight value; alternating, --rounds times.
@@ -102,7 +114,8 @@ main(int argc, char * argv[])
         app::BatchOptions options;
         options.outputFolder = tmp.string();
         options.imagesInFlight = inFlight[k];
-        const auto s = app::BatchSegmentation(pipeline, options).Run(items);
+        options.measures = app::BatchSegmentation::LungMeasures();
+        const auto s = app::BatchSegmentation(*pipeline, options).Run(items);
         if (s.failed)
           throw std::runtime_error(std::to_string(s.failed) + " images failed");
         batchSeconds[k] = std::min(batchSeconds[k], s.seconds);

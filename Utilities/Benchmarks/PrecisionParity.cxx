@@ -13,12 +13,13 @@
 // differing in every image. Exit status 0 when the budget holds, 1 when it does not, 2 for a usage error.
 // On machines whose hypervisor hides AVX512-FP16/BF16 from CPUID, run with RESCRNET_ASSUME_ISA (rescrnet/Precision.h).
 #include "ResCRNetApplicationStartup.h"
-#include "rescrnet/io/Dataset.h"
-#include "ResCRNetLungPipeline.h"
 
 #include "rescrnet/DepthwiseConv.h"
 #include "rescrnet/JsonParsing.h"
 #include "rescrnet/ModelFile.h"
+#include "rescrnet/Precision.h"
+#include "rescrnet/io/Dataset.h"
+#include "rescrnet/plugins/Pipeline.h"
 
 #include "itkImage.h"
 #include "itkImageFileReader.h"
@@ -98,6 +99,23 @@ Usage(const std::string & problem)
             << std::endl;
   return 2;
 }
+// The default pipeline file with `model` in `precision` (--skipPostprocessing: without component selection and hole
+// filling).
+std::shared_ptr<const plugins::Pipeline>
+LoadPipeline(const std::string & model, int threads, const std::string & precision, bool skipPostprocessing)
+{
+  plugins::PipelineRequest request;
+  request.file = app::DefaultPipelinePath();
+  if (request.file.empty())
+    throw std::runtime_error("the default pipeline (Pipelines/lung-segmentation.json) was not found");
+  request.model = model;
+  request.settings = {
+    { plugins::ComponentKind::Backend, "", "threads", threads, "--threads" },
+    { plugins::ComponentKind::Backend, "", "precision", precision, "--precision" },
+    { plugins::ComponentKind::Stage, "lung-mask", "skipPostprocessing", skipPostprocessing, "--skipPostprocessing" }
+  };
+  return plugins::Pipeline::Load(request);
+}
 } // namespace
 
 int
@@ -157,17 +175,13 @@ main(int argc, char * argv[])
     {
       return Usage("--precision: fp16 or bf16 (or fp32 with --referenceModules)");
     }
-    auto reference = app::LoadPredictor(o.model, o.threads, "fp32");
-    auto candidate = app::LoadPredictor(o.model, o.threads, o.precision);
+    const auto fp32Pipeline = LoadPipeline(o.model, o.threads, "fp32", o.skipPostprocessing);
+    const auto reducedPipeline = LoadPipeline(o.model, o.threads, o.precision, o.skipPostprocessing);
     std::cout << "model " << o.model << "; CPU " << DetectedCpuFeatures().describe() << "; "
               << (o.referenceModules ? "fp32 on the LibTorch modules" : "fp32") << " vs " << o.precision << std::endl;
     // --skipPostprocessing: the network's own differences (thresholded probabilities on the image grid), without the
     // component selection and hole filling that can turn a few flipped pixels into a whole region.
-    app::PipelineOptions pipelineOptions;
-    pipelineOptions.skipPostprocessing = o.skipPostprocessing;
-    const app::LungPipeline fp32Pipeline(reference, pipelineOptions);
-    const app::LungPipeline reducedPipeline(candidate, pipelineOptions);
-    const fs::path          tmp = fs::temp_directory_path() / ("rescrnet-parity-" + std::to_string(::getpid()));
+    const fs::path tmp = fs::temp_directory_path() / ("rescrnet-parity-" + std::to_string(::getpid()));
     fs::create_directories(tmp);
     std::ofstream csv;
     if (!o.csv.empty())
@@ -189,25 +203,24 @@ main(int argc, char * argv[])
       int        over = 0;
       for (const auto & pair : pairs)
       {
-        app::OutputFiles fa, fb;
-        fa.labelMap = (tmp / "fp32.nrrd").string();
-        fb.labelMap = (tmp / "reduced.nrrd").string();
+        const std::string fa = (tmp / "fp32.nrrd").string(), fb = (tmp / "reduced.nrrd").string();
         SetFastDepthwiseConvolution(!o.referenceModules);
-        const auto ra = fp32Pipeline.Run(pair.image, fa, pair.mask);
+        const auto ra = fp32Pipeline->Run({ { "input", pair.image }, { "output", fa }, { "reference", pair.mask } });
         SetFastDepthwiseConvolution(true);
-        const auto rb = reducedPipeline.Run(pair.image, fb, pair.mask);
-        const auto [differing, pixels] = CompareLabels(ReadLabels(fa.labelMap), ReadLabels(fb.labelMap));
+        const auto rb = reducedPipeline->Run({ { "input", pair.image }, { "output", fb }, { "reference", pair.mask } });
+        const auto [differing, pixels] = CompareLabels(ReadLabels(fa), ReadLabels(fb));
         const double fraction = static_cast<double>(differing) / static_cast<double>(pixels);
-        diceA += ra.metrics->dice;
-        diceB += rb.metrics->dice;
+        const double da = ra.measures.value("dice", 0.0), db = rb.measures.value("dice", 0.0);
+        diceA += da;
+        diceB += db;
         differingAll += differing;
         pixelsAll += pixels;
         worstFraction = std::max(worstFraction, fraction);
         over += fraction > kMaxDifferingFraction ? 1 : 0;
         if (csv.is_open())
         {
-          csv << split << ',' << pair.id << ',' << pair.source << ',' << ra.metrics->dice << ',' << rb.metrics->dice
-              << ',' << differing << ',' << pixels << ',' << fraction << "\n";
+          csv << split << ',' << pair.id << ',' << pair.source << ',' << da << ',' << db << ',' << differing << ','
+              << pixels << ',' << fraction << "\n";
         }
         ++done;
         if (done % 20 == 0)

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Installation as a CMake package: the libraries with exported targets (ResCRNet::Utilities, ResCRNet::Core,
-# ResCRNet::Keras, ResCRNet::IO, ResCRNet::Visualization, ResCRNet::CLI, ResCRNet::Filters), their headers,
+# ResCRNet::Keras, ResCRNet::IO, ResCRNet::Visualization, ResCRNet::CLI, ResCRNet::Filters, ResCRNet::Plugins,
+# ResCRNet::PluginAPI), their headers,
 # ITKResCRNetConfig.cmake and its version file. A downstream project needs only
 #   find_package(ITKResCRNet REQUIRED)
 #   target_link_libraries(app PRIVATE ResCRNet::Filters)
@@ -14,9 +15,11 @@ mark_as_advanced(RESCRNET_INSTALL_CMAKE_DIR RESCRNET_INSTALL_FILTERS_INCLUDE_DIR
 set(_rescrnet_targets ResCRNetUtilities ResCRNetCore)
 set(_rescrnet_header_dirs Modules/Core/include)
 if(NOT RESCRNET_CORE_ONLY)
-  list(APPEND _rescrnet_targets ResCRNetKeras ResCRNetIO ResCRNetVisualization ResCRNetCLI ResCRNetFilters)
+  list(APPEND _rescrnet_targets ResCRNetKeras ResCRNetIO ResCRNetVisualization ResCRNetCLI ResCRNetFilters
+                                ResCRNetPluginAPI ResCRNetPlugins)
   list(APPEND _rescrnet_header_dirs Modules/Keras/include Modules/IO/include Modules/Visualization/include
-                                    Modules/CLI/include)
+                                    Modules/CLI/include Modules/Plugins/include
+                                    ${PROJECT_BINARY_DIR}/Modules/Plugins/include)
 endif()
 foreach(_target IN LISTS _rescrnet_targets)
   string(REPLACE "ResCRNet" "" _name ${_target})
@@ -31,7 +34,8 @@ install(EXPORT ITKResCRNetTargets NAMESPACE ResCRNet:: DESTINATION ${RESCRNET_IN
   COMPONENT Development)
 
 foreach(_dir IN LISTS _rescrnet_header_dirs)
-  install(DIRECTORY ${PROJECT_SOURCE_DIR}/${_dir}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT Development
+  get_filename_component(_dir ${_dir} ABSOLUTE BASE_DIR ${PROJECT_SOURCE_DIR})
+  install(DIRECTORY ${_dir}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT Development
     FILES_MATCHING PATTERN "*.h")
 endforeach()
 if(NOT RESCRNET_CORE_ONLY)
@@ -47,7 +51,7 @@ string(REPLACE ";" " " RESCRNET_CONFIG_VTK_COMPONENTS "${RESCRNET_VTK_COMPONENTS
 configure_package_config_file(${PROJECT_SOURCE_DIR}/Utilities/CMake/ITKResCRNetConfig.cmake.in
   ${PROJECT_BINARY_DIR}/ITKResCRNetConfig.cmake
   INSTALL_DESTINATION ${RESCRNET_INSTALL_CMAKE_DIR}
-  PATH_VARS RESCRNET_INSTALL_DATA_DIR RESCRNET_INSTALL_CLI_DIR)
+  PATH_VARS RESCRNET_INSTALL_DATA_DIR RESCRNET_INSTALL_CLI_DIR RESCRNET_INSTALL_PLUGIN_DIR)
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/ITKResCRNetConfigVersion.cmake
   VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/ITKResCRNetConfig.cmake ${PROJECT_BINARY_DIR}/ITKResCRNetConfigVersion.cmake

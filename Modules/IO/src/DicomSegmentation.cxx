@@ -188,6 +188,11 @@ WriteLungSegmentation(const std::string &                  path,
 
   const std::string version =
     options.algorithmVersion.empty() ? std::string(RESCRNET_PROJECT_VERSION) : options.algorithmVersion;
+  std::string parameters = options.modelName.empty() ? std::string() : "model=" + options.modelName;
+  if (!options.algorithmParameters.empty())
+    parameters += (parameters.empty() ? "" : "; ") + options.algorithmParameters;
+  if (parameters.size() > 10240)
+    throw DicomError("cannot write the DICOM SEG " + path + ": the algorithm parameters exceed 10240 characters");
   DcmSegmentation * rawSeg = nullptr;
   Check(DcmSegmentation::createBinarySegmentation(
           rawSeg,
@@ -263,8 +268,8 @@ WriteLungSegmentation(const std::string &                  path,
     Check(algorithm.getAlgorithmFamilyCode().set("123110", "DCM", "Artificial Intelligence"), "algorithm family");
     Check(algorithm.setAlgorithmName(options.algorithmName.c_str()), "algorithm name");
     Check(algorithm.setAlgorithmVersion(version.c_str()), "algorithm version");
-    if (!options.modelName.empty())
-      Check(algorithm.setAlgorithmParameters(("model=" + options.modelName).c_str()), "algorithm parameters");
+    if (!parameters.empty())
+      Check(algorithm.setAlgorithmParameters(parameters.c_str()), "algorithm parameters");
     Check(segment->setSegmentationAlgorithmIdentification(algorithm), "algorithm identification");
     Check(segment->setSegmentDescription(("Automatic segmentation: " + spec.label).c_str()), "segment description");
     Uint16 segmentNumber = 0;

@@ -21,6 +21,9 @@ struct SegWriterOptions
   std::string algorithmName{ "Res-CR-Net" };
   std::string algorithmVersion; // default: the project's version
   std::string modelName;        // e.g. the model file's name; written as the algorithm's parameters
+  // More of the algorithm's parameters (e.g. "pipeline=..." for provenance), after "model=<modelName>; ". The
+  // Algorithm Parameters attribute (LT) holds at most 10240 characters: longer text is an error.
+  std::string algorithmParameters;
   // Labels 1 = patient's right lung, 2 = left lung, written as two segments; otherwise every nonzero label is lung.
   bool        leftRight{ false };
   std::string manufacturer{ "ITKResCRNet" };

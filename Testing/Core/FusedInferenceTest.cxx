@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The fused inference path (batch norm folded, depthwise + pointwise fused, padded planes) against the LibTorch
 // modules it replaces, on every instruction set this CPU has, odd sizes, other configurations and weight updates.
+#include "ResCRNetTestData.h"
 #include "rescrnet/DepthwiseConv.h"
 #include "rescrnet/FusedInference.h"
 #include "rescrnet/Predictor.h"
@@ -21,39 +22,7 @@ namespace
 // fold or a missed tap moves them by 1e-2 or more.
 constexpr double kTolerance = 2e-5;
 
-// A network with non-trivial batch-norm statistics and affine parameters (fresh ones are the identity).
-ResCRNet
-randomNetwork(const NetworkConfig & config, uint64_t seed)
-{
-  torch::manual_seed(seed);
-  ResCRNet           net(config);
-  torch::NoGradGuard noGrad;
-  for (auto & b : net->named_buffers(true))
-  {
-    if (b.key().find("running_mean") != std::string::npos)
-    {
-      b.value().uniform_(-0.5, 0.5);
-    }
-    else if (b.key().find("running_var") != std::string::npos)
-    {
-      b.value().uniform_(0.5, 2.0);
-    }
-  }
-  for (auto & p : net->named_parameters(true))
-  {
-    if (p.key().find("bn.") != std::string::npos || p.key().find("_bn.") != std::string::npos)
-    {
-      p.value().uniform_(p.key().find("weight") != std::string::npos ? 0.5 : -0.3,
-                         p.key().find("weight") != std::string::npos ? 1.5 : 0.3);
-    }
-    else if (p.key().find("bias") != std::string::npos)
-    {
-      p.value().uniform_(-0.2, 0.2);
-    }
-  }
-  net->eval();
-  return net;
-}
+using rescrnet::testing::RandomNetwork;
 
 torch::Tensor
 moduleForward(ResCRNet & net, const torch::Tensor & x)
@@ -98,7 +67,7 @@ struct RestoreIsa
 TEST(FusedInference, MatchesTheModulesOnEveryInstructionSetAndOddSizes)
 {
   RestoreIsa restore;
-  ResCRNet   net = randomNetwork(NetworkConfig::LungDefault(), 11);
+  ResCRNet   net = RandomNetwork(NetworkConfig::LungDefault(), 11);
   // Widths around the vector widths, heights below the largest padding (15 rows), a batch of two.
   const std::vector<std::vector<int64_t>> shapes = {
     { 1, 1, 37, 53 }, { 2, 1, 21, 16 }, { 1, 1, 5, 1 }, { 1, 1, 1, 33 }, { 1, 1, 64, 70 }
@@ -142,7 +111,7 @@ TEST(FusedInference, OtherConfigurationsKernelSizesAndClassCounts)
   c.blockDropout = { 0.1, 0.0, 0.0 };
   c.validate();
   ASSERT_TRUE(FusedInference::Supports(c));
-  ResCRNet net = randomNetwork(c, 5);
+  ResCRNet net = RandomNetwork(c, 5);
   torch::manual_seed(4);
   const auto x = torch::randn({ 2, 3, 29, 41 });
   const auto expected = moduleForward(net, x);
@@ -157,7 +126,7 @@ TEST(FusedInference, OtherConfigurationsKernelSizesAndClassCounts)
 TEST(FusedInference, ReusesBuffersAcrossSizesAndIgnoresTheThreadCount)
 {
   RestoreIsa     restore;
-  ResCRNet       net = randomNetwork(NetworkConfig::LungDefault(), 21);
+  ResCRNet       net = RandomNetwork(NetworkConfig::LungDefault(), 21);
   FusedInference fused(*net);
   torch::manual_seed(8);
   const auto a = torch::randn({ 1, 1, 40, 48 });
@@ -180,7 +149,7 @@ TEST(FusedInference, ReusesBuffersAcrossSizesAndIgnoresTheThreadCount)
 TEST(FusedInference, PredictorUsesItAndSeesWeightUpdates)
 {
   RestoreIsa restore;
-  ResCRNet   net = randomNetwork(NetworkConfig::LungDefault(), 31);
+  ResCRNet   net = RandomNetwork(NetworkConfig::LungDefault(), 31);
   Predictor  predictor(net, 2);
   torch::manual_seed(9);
   const auto x = torch::randn({ 1, 1, 33, 35 });
@@ -212,7 +181,7 @@ TEST(FusedInference, LstmHeadsAreNotFusedAndThePredictorFallsBack)
 
 TEST(FusedInference, RejectsWrongChannelCounts)
 {
-  ResCRNet       net = randomNetwork(NetworkConfig::LungDefault(), 1);
+  ResCRNet       net = RandomNetwork(NetworkConfig::LungDefault(), 1);
   FusedInference fused(*net);
   EXPECT_THROW(fused.forward(torch::zeros({ 1, 3, 8, 8 })), c10::Error);
   EXPECT_THROW(fused.forward(torch::zeros({ 8, 8 })), c10::Error);
@@ -225,7 +194,7 @@ TEST(FusedInference, LargeInputsRunInExactTiles)
   c.kernels = { 3, 5, 5 };
   c.dilations = { 1, 2, 3 }; // widest padding 6
   c.blockDropout = { 0.05, 0.0 };
-  ResCRNet       net = randomNetwork(c, 41);
+  ResCRNet       net = RandomNetwork(c, 41);
   FusedInference fused(*net);
   EXPECT_EQ(fused.ReceptiveRadius(), 24);
   torch::manual_seed(12);
@@ -239,5 +208,5 @@ TEST(FusedInference, LargeInputsRunInExactTiles)
   EXPECT_TRUE(torch::equal(tiled, whole)) << (tiled - whole).abs().max().item<double>();
   EXPECT_LE(maxAbsDiff(tiled, moduleForward(net, x)), kTolerance);
   // Without the margin the tiles would differ: the lung model's radius is 180 px.
-  EXPECT_EQ(FusedInference(*randomNetwork(NetworkConfig::LungDefault(), 1)).ReceptiveRadius(), 180);
+  EXPECT_EQ(FusedInference(*RandomNetwork(NetworkConfig::LungDefault(), 1)).ReceptiveRadius(), 180);
 }

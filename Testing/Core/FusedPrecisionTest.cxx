@@ -4,6 +4,7 @@
 // self-check, and CPU detection. The reduced-precision kernels run where the instructions execute: on machines
 // whose hypervisor hides them from CPUID, the test declares them through RESCRNET_ASSUME_ISA after running them
 // in a child process (rescrnet::testing::AssumeReducedPrecisionWhereItExecutes); elsewhere those tests are skipped.
+#include "ResCRNetTestData.h"
 #include "rescrnet/FusedInference.h"
 #include "rescrnet/JsonParsing.h"
 #include "rescrnet/ModelFile.h"
@@ -27,39 +28,7 @@ namespace
 // Before anything detects the CPU.
 const std::string g_Assumed = rescrnet::testing::AssumeReducedPrecisionWhereItExecutes();
 
-// A network with non-trivial batch-norm statistics and affine parameters, as in FusedInferenceTest.
-ResCRNet
-randomNetwork(const NetworkConfig & config, uint64_t seed)
-{
-  torch::manual_seed(seed);
-  ResCRNet           net(config);
-  torch::NoGradGuard noGrad;
-  for (auto & b : net->named_buffers(true))
-  {
-    if (b.key().find("running_mean") != std::string::npos)
-    {
-      b.value().uniform_(-0.5, 0.5);
-    }
-    else if (b.key().find("running_var") != std::string::npos)
-    {
-      b.value().uniform_(0.5, 2.0);
-    }
-  }
-  for (auto & p : net->named_parameters(true))
-  {
-    if (p.key().find("bn.") != std::string::npos || p.key().find("_bn.") != std::string::npos)
-    {
-      p.value().uniform_(p.key().find("weight") != std::string::npos ? 0.5 : -0.3,
-                         p.key().find("weight") != std::string::npos ? 1.5 : 0.3);
-    }
-    else if (p.key().find("bias") != std::string::npos)
-    {
-      p.value().uniform_(-0.2, 0.2);
-    }
-  }
-  net->eval();
-  return net;
-}
+using rescrnet::testing::RandomNetwork;
 
 double
 maxAbsDiff(const torch::Tensor & a, const torch::Tensor & b)
@@ -132,7 +101,7 @@ TEST(Precision, DetectionFollowsCpuidUnlessDeclared)
 
 TEST(Precision, UnsupportedPrecisionsAreRefusedWithTheReason)
 {
-  ResCRNet       net = randomNetwork(NetworkConfig::LungDefault(), 3);
+  ResCRNet       net = RandomNetwork(NetworkConfig::LungDefault(), 3);
   FusedInference fused(*net);
   Predictor      predictor(net, 1);
   for (Precision p : { Precision::Float16, Precision::BFloat16 })
@@ -159,7 +128,7 @@ TEST(Precision, UnsupportedPrecisionsAreRefusedWithTheReason)
 TEST(FusedPrecision, Fp16FollowsFp32OnOddSizesAndBatches)
 {
   SKIP_UNLESS_SUPPORTED(Precision::Float16);
-  ResCRNet       net = randomNetwork(NetworkConfig::LungDefault(), 11);
+  ResCRNet       net = RandomNetwork(NetworkConfig::LungDefault(), 11);
   FusedInference fused(*net);
   for (const auto & shape : std::vector<std::vector<int64_t>>{ { 1, 1, 37, 53 }, { 2, 1, 21, 16 }, { 1, 1, 64, 70 } })
   {
@@ -191,7 +160,7 @@ TEST(FusedPrecision, ReducedPrecisionsOnOtherConfigurations)
   c.dilations = { 1, 2, 2 };
   c.blockDropout = { 0.1, 0.0, 0.0 };
   c.validate();
-  ResCRNet       net = randomNetwork(c, 5);
+  ResCRNet       net = RandomNetwork(c, 5);
   FusedInference fused(*net);
   torch::manual_seed(4);
   const auto x = torch::rand({ 2, 3, 29, 41 });
@@ -220,7 +189,7 @@ TEST(FusedPrecision, Bf16DotProductsAndTheAmxDriverOnEmulatedTilesAgree)
 {
   SKIP_UNLESS_SUPPORTED(Precision::BFloat16);
   RestoreEmulation restore;
-  ResCRNet         net = randomNetwork(NetworkConfig::LungDefault(), 21);
+  ResCRNet         net = RandomNetwork(NetworkConfig::LungDefault(), 21);
   FusedInference   fused(*net);
   torch::manual_seed(5);
   const auto x = torch::rand({ 1, 1, 35, 50 });
@@ -245,7 +214,7 @@ TEST(FusedPrecision, Bf16DotProductsAndTheAmxDriverOnEmulatedTilesAgree)
 
 TEST(FusedPrecision, AutoTakesFp32WhenTheSelfCheckFails)
 {
-  ResCRNet net = randomNetwork(NetworkConfig::LungDefault(), 31);
+  ResCRNet net = RandomNetwork(NetworkConfig::LungDefault(), 31);
   {
     // Activations beyond the half-precision range (65504): fp16 turns them into infinities.
     torch::NoGradGuard noGrad;
@@ -270,7 +239,7 @@ TEST(FusedPrecision, AutoTakesFp32WhenTheSelfCheckFails)
 
 TEST(FusedPrecision, AutoTakesFp16OnlyWhereCpuidReportsItAndTheProbeAgrees)
 {
-  ResCRNet       net = randomNetwork(NetworkConfig::LungDefault(), 41);
+  ResCRNet       net = RandomNetwork(NetworkConfig::LungDefault(), 41);
   FusedInference fused(*net);
   fused.setPrecision(Precision::Auto, 60, 64);
   if (!PrecisionReported(Precision::Float16))
@@ -302,7 +271,7 @@ TEST(FusedPrecision, AutoTakesFp16OnlyWhereCpuidReportsItAndTheProbeAgrees)
 TEST(FusedPrecision, PredictorAppliesThePrecisionAndReadsNewWeights)
 {
   SKIP_UNLESS_SUPPORTED(Precision::Float16);
-  ResCRNet  net = randomNetwork(NetworkConfig::LungDefault(), 51);
+  ResCRNet  net = RandomNetwork(NetworkConfig::LungDefault(), 51);
   Predictor predictor(net, 2);
   torch::manual_seed(9);
   const auto x = torch::rand({ 1, 1, 33, 35 });
@@ -336,7 +305,7 @@ TEST(FusedPrecision, Fp16TilesOfLargeInputsEqualOnePass)
   c.kernels = { 3, 5, 5 };
   c.dilations = { 1, 2, 3 };
   c.blockDropout = { 0.05, 0.0 };
-  ResCRNet       net = randomNetwork(c, 61);
+  ResCRNet       net = RandomNetwork(c, 61);
   FusedInference fused(*net);
   fused.setPrecision(Precision::Float16);
   torch::manual_seed(12);
@@ -350,7 +319,7 @@ TEST(FusedPrecision, Fp16TilesOfLargeInputsEqualOnePass)
 
 TEST(FusedPrecision, AutoRespectsTheModelsMeasuredParityRecord)
 {
-  ResCRNet  net = randomNetwork(NetworkConfig::LungDefault(), 71);
+  ResCRNet  net = RandomNetwork(NetworkConfig::LungDefault(), 71);
   ModelInfo info;
   info.architecture = net->config();
   info.metrics = Json::object();

@@ -51,4 +51,37 @@ WriteTinyLungModel(const std::filesystem::path & dir)
   return path;
 }
 
+ResCRNet
+RandomNetwork(const NetworkConfig & config, uint64_t seed)
+{
+  torch::manual_seed(seed);
+  ResCRNet           net(config);
+  torch::NoGradGuard noGrad;
+  for (auto & b : net->named_buffers(true))
+  {
+    if (b.key().find("running_mean") != std::string::npos)
+    {
+      b.value().uniform_(-0.5, 0.5);
+    }
+    else if (b.key().find("running_var") != std::string::npos)
+    {
+      b.value().uniform_(0.5, 2.0);
+    }
+  }
+  for (auto & p : net->named_parameters(true))
+  {
+    if (p.key().find("bn.") != std::string::npos || p.key().find("_bn.") != std::string::npos)
+    {
+      p.value().uniform_(p.key().find("weight") != std::string::npos ? 0.5 : -0.3,
+                         p.key().find("weight") != std::string::npos ? 1.5 : 0.3);
+    }
+    else if (p.key().find("bias") != std::string::npos)
+    {
+      p.value().uniform_(-0.2, 0.2);
+    }
+  }
+  net->eval();
+  return net;
+}
+
 } // namespace rescrnet::testing

@@ -28,6 +28,11 @@ TinyNetworkConfig();
 std::filesystem::path
 WriteTinyLungModel(const std::filesystem::path & dir);
 
+// A `config` network after torch::manual_seed(seed) with non-trivial batch-norm statistics and affine parameters
+// (fresh ones are the identity), in eval mode: for comparing inference paths.
+ResCRNet
+RandomNetwork(const NetworkConfig & config, uint64_t seed);
+
 } // namespace rescrnet::testing
 
 #endif

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -181,6 +182,43 @@ std::vector<std::string>
 BatchSegmentation::LungMeasures()
 {
   return { "total_pixels", "total_area_mm2", "right_pixels", "left_pixels", "quality_score", "quality_flags" };
+}
+
+std::vector<std::string>
+ListBatchInputs(const std::string &                              input,
+                const plugins::Pipeline &                        pipeline,
+                const std::string &                              outputFolder,
+                const std::function<void(const std::string &)> & skipped)
+{
+  const auto listed = fs::is_directory(input) ? io::ListImages(input) : io::ReadManifest(input);
+  // What this run would write for the listed images: a rerun into the input folder must not take the masks, overlays
+  // and probability maps of the previous run for radiographs.
+  std::set<fs::path> outputs;
+  for (const auto & path : listed)
+    for (const char * role : { "output", "overlay", "probability" })
+      if (pipeline.UsesFile(role))
+      {
+        std::error_code ec;
+        const auto      file = fs::path(outputFolder) / pipeline.FolderFileName(role, fs::path(path).stem().string());
+        const auto      canonical = fs::weakly_canonical(file, ec);
+        if (!ec)
+          outputs.insert(canonical);
+      }
+  std::vector<std::string> paths;
+  for (const auto & path : listed)
+  {
+    std::error_code ec;
+    const auto      canonical = fs::weakly_canonical(path, ec);
+    if (ec || !outputs.count(canonical))
+      paths.push_back(path);
+    else if (skipped)
+      skipped(path);
+  }
+  if (paths.empty())
+    throw std::runtime_error((fs::is_directory(input) ? "no readable images in folder " : "no images in manifest ") +
+                             input);
+  io::CheckDistinctStems(paths);
+  return paths;
 }
 
 std::vector<std::string>

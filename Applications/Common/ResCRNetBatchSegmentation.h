@@ -62,6 +62,16 @@ struct BatchSummary
   std::string resultsCsv;
 };
 
+// The images of a folder (rescrnet::io::ListImages) or of a manifest (rescrnet::io::ReadManifest), in order, without
+// the results of an earlier run: a listed file that is what `pipeline` writes in `outputFolder` ("output", "overlay"
+// or "probability") for another listed image is left out and named through `skipped`. Throws when nothing is left or
+// when two images would write the same outputs (rescrnet::io::CheckDistinctStems).
+std::vector<std::string>
+ListBatchInputs(const std::string &                              input,
+                const plugins::Pipeline &                        pipeline,
+                const std::string &                              outputFolder,
+                const std::function<void(const std::string &)> & skipped);
+
 class BatchSegmentation
 {
 public:

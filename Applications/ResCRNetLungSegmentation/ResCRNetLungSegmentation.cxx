@@ -77,10 +77,9 @@ SegmentBatch(const cli::Arguments & args, cli::ReturnParameters & returned, cons
 {
   namespace io = rescrnet::io;
   const std::string input = args.GetString("inputVolume");
-  const auto        paths = fs::is_directory(input) ? io::ListImages(input) : io::ReadManifest(input);
-  if (paths.empty())
-    throw std::runtime_error("no readable images in folder " + input);
-  io::CheckDistinctStems(paths);
+  const auto paths = app::ListBatchInputs(input, pipeline, args.GetString("outputLabel"), [](const std::string & p) {
+    std::cerr << cli::module::Name << ": skipped " << p << ": an output of an earlier run" << std::endl;
+  });
   const io::Shard shard = io::ParseShard(args.GetString("shard"));
   const auto      items = io::SelectShard(paths, shard);
 

@@ -76,10 +76,9 @@ RunBatch(const cli::Arguments & args, cli::ReturnParameters & returned, const pl
   if (args.IsSet("outputSEG") || args.IsSet("reference"))
     throw std::runtime_error("--outputSEG and --reference need a single image as input, not a folder or manifest");
   const std::string input = args.GetString("inputVolume");
-  const auto        paths = fs::is_directory(input) ? io::ListImages(input) : io::ReadManifest(input);
-  if (paths.empty())
-    throw std::runtime_error("no readable images in folder " + input);
-  io::CheckDistinctStems(paths);
+  const auto paths = app::ListBatchInputs(input, pipeline, args.GetString("outputVolume"), [](const std::string & p) {
+    std::cerr << cli::module::Name << ": skipped " << p << ": an output of an earlier run" << std::endl;
+  });
   const auto items = io::SelectShard(paths, io::Shard{});
 
   app::BatchOptions options;

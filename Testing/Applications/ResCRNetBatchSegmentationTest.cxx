@@ -225,3 +225,123 @@ TEST(ResCRNetBatchSegmentation, AnInterruptedRunResumesWithoutRedoingFinishedIma
   EXPECT_NE(nothing.out.find("Segmented 0 images (resumed: 4 "), std::string::npos) << nothing.out;
   EXPECT_EQ(ReadCsv(dir / "out" / "results.csv"), again);
 }
+
+// X.nrrd and X.png would both write X_lungs.nrrd: the run is refused before anything is written, naming both files.
+TEST(ResCRNetBatchSegmentation, RefusesTwoImagesThatWouldWriteTheSameOutputs)
+{
+  const auto dir = TemporaryDirectory();
+  const auto model = WriteTinyLungModel(dir);
+  Images(dir / "in", 2);
+  auto png = itk::ImageFileReader<LabelImage>::New(); // the same radiograph as 8-bit PNG
+  png->SetFileName((dir / "in" / "cxr0.nrrd").string());
+  auto writer = itk::ImageFileWriter<LabelImage>::New();
+  writer->SetInput(png->GetOutput());
+  writer->SetFileName((dir / "in" / "cxr0.png").string());
+  writer->Update();
+  const auto r = Segment(model, { (dir / "in").string(), (dir / "out").string() });
+  EXPECT_EQ(r.exitCode, 1) << r.err;
+  EXPECT_NE(r.err.find("cxr0.nrrd"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cxr0.png"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "out" / "cxr0_lungs.nrrd"));
+  EXPECT_FALSE(fs::exists(dir / "out" / "results.csv"));
+}
+
+// A rerun whose output folder is the input folder: the masks, overlays and probability maps of the first run are not
+// taken for radiographs (each is named as skipped), and the results are those of the first run.
+TEST(ResCRNetBatchSegmentation, ARerunIntoTheInputFolderDoesNotSegmentThePreviousOutputs)
+{
+  const auto                     dir = TemporaryDirectory();
+  const auto                     model = WriteTinyLungModel(dir);
+  const auto                     names = Images(dir / "in", 2);
+  const std::vector<std::string> args{ "--overlay",          "yes", "--probability", "yes", (dir / "in").string(),
+                                       (dir / "in").string() };
+  // --overlay/--probability in folder mode take a value (any): the file names follow the pipeline.
+  const auto first = Segment(model, args);
+  ASSERT_EQ(first.exitCode, 0) << first.err;
+  const auto reference = ReadCsv(dir / "in" / "results.csv");
+  ASSERT_EQ(reference.size(), 3u);
+  const auto second = Segment(model, args);
+  ASSERT_EQ(second.exitCode, 0) << second.err;
+  EXPECT_NE(second.out.find("Segmented 2 images"), std::string::npos) << second.out;
+  for (const auto & name : names)
+  {
+    const std::string stem = fs::path(name).stem().string();
+    EXPECT_NE(second.err.find("skipped " + (dir / "in" / (stem + "_lungs.nrrd")).string()), std::string::npos)
+      << second.err;
+    EXPECT_FALSE(fs::exists(dir / "in" / (stem + "_lungs_lungs.nrrd")));
+  }
+  EXPECT_EQ(WithoutSeconds(ReadCsv(dir / "in" / "results.csv")), WithoutSeconds(reference));
+}
+
+// A symbolic link loop in the folder does not abort the batch: it gets a row saying why it could not be read, the
+// other images are segmented, and the exit code says that one image failed.
+TEST(ResCRNetBatchSegmentation, ASymbolicLinkLoopGetsARowAndTheOthersAreSegmented)
+{
+  const auto dir = TemporaryDirectory();
+  const auto model = WriteTinyLungModel(dir);
+  Images(dir / "in", 2);
+  fs::create_symlink("loop.png", dir / "in" / "loop.png");
+  fs::create_symlink(dir / "in" / "nothing.png", dir / "in" / "dangling.png");
+  const auto r = Segment(model, { (dir / "in").string(), (dir / "out").string() });
+  EXPECT_EQ(r.exitCode, 1) << r.err;
+  EXPECT_NE(r.err.find("loop.png"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::exists(dir / "out" / "cxr0_lungs.nrrd"));
+  EXPECT_TRUE(fs::exists(dir / "out" / "cxr1_lungs.nrrd"));
+  const auto rows = ReadCsv(dir / "out" / "results.csv");
+  ASSERT_EQ(rows.size(), 4u); // header, cxr0, cxr1, loop
+  const auto loop = std::find_if(
+    rows.begin(), rows.end(), [](const auto & row) { return row.front().find("loop.png") != std::string::npos; });
+  ASSERT_NE(loop, rows.end());
+  EXPECT_NE((*loop)[2], "ok");
+  const auto message = std::find(rows.front().begin(), rows.front().end(), "message") - rows.front().begin();
+  EXPECT_NE((*loop)[static_cast<size_t>(message)].find("symbolic links"), std::string::npos) << (*loop)[2];
+}
+
+// The same inputs give byte-identical outputs (label maps, probability maps, overlays, and the results CSV but for
+// its seconds column) whatever the number of network threads and of images in flight, run after run. Done with
+// the committed default model on radiograph-sized phantoms, so that the network's multi-threaded kernels do real
+// work.
+TEST(ResCRNetBatchSegmentation, OutputsAreByteIdenticalAcrossRunsAndThreadCounts)
+{
+  const auto dir = TemporaryDirectory();
+  const auto model = SourceDirectory() / "Data" / "Models" / "ResCRNet-lungs-default.rcn";
+  fs::create_directories(dir / "in");
+  for (int i = 0; i < 3; ++i)
+    WritePhantom(dir / "in" / ("cxr" + std::to_string(i) + ".nrrd"), 300 + 20 * i, 280 + 10 * i, 0.02 * i);
+  const std::vector<std::vector<std::string>> settings{
+    { "--threads", "1", "--imagesInFlight", "1" },
+    { "--threads", "2", "--imagesInFlight", "3" },
+    { "--threads", "2", "--imagesInFlight", "3" },
+    { "--threads", "0", "--imagesInFlight", "2" },
+  };
+  std::map<std::string, std::string> first;
+  for (size_t s = 0; s < settings.size(); ++s)
+  {
+    const auto out = dir / ("out" + std::to_string(s));
+    auto       args = settings[s];
+    args.insert(args.end(), { "--overlay", "yes", "--probability", "yes", (dir / "in").string(), out.string() });
+    const auto r = Segment(model, args);
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    std::map<std::string, std::string> files;
+    for (const auto & entry : fs::directory_iterator(out))
+    {
+      const std::string  name = entry.path().filename().string();
+      std::ostringstream content;
+      if (name == "results.csv") // but for the seconds, and the output folder in the label_map column
+        for (const auto & row : WithoutSeconds(ReadCsv(entry.path())))
+          for (const auto & cell : row)
+            content << (cell.rfind(out.string(), 0) == 0 ? cell.substr(out.string().size()) : cell) << '\x1f';
+      else
+        content << ReadWholeFile(entry.path());
+      files[name] = content.str();
+    }
+    EXPECT_EQ(files.size(), 3u * 3u + 2u) << "masks, overlays, probability maps, results CSV, effective pipeline";
+    if (s == 0)
+      first = files;
+    else
+      for (const auto & [name, content] : first)
+        EXPECT_TRUE(files.count(name) && files.at(name) == content)
+          << name << " differs with " << settings[s][1] << " threads, " << settings[s][3] << " images in flight";
+  }
+}

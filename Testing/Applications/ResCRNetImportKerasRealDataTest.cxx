@@ -6,6 +6,11 @@
 
 #include "RunProgram.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <fstream>
+
 using namespace rescrnet::testing;
 
 namespace
@@ -57,4 +62,33 @@ TEST(ResCRNetImportKerasRealData, FullModel)
 {
   RESCRNET_SHARED_OR_SKIP(all, "models/cxr-net/model_16F_5R1_0R2_2020-10-02_13_50_all.h5");
   ImportAndCheck(all);
+}
+
+// The architecture file is untrusted input: a device, a FIFO or an oversized file is refused with one line naming it,
+// before anything is read (reading /dev/urandom whole ran past 8 GB), and no model file is written.
+TEST(ResCRNetImportKerasRealData, RefusesAnArchitectureFileThatIsNotABoundedRegularFile)
+{
+  RESCRNET_SHARED_OR_SKIP(weights, "models/cxr-net/model_16F_5R1_0R2_2020-10-02_13_50_weights.h5");
+  const auto dir = TemporaryDirectory();
+  const auto model = dir / "lungs.rcn";
+  const auto fifo = dir / "arch.json";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const auto huge = dir / "huge.json";
+  {
+    std::ofstream(huge) << "{";
+  }
+  std::filesystem::resize_file(huge, (uint64_t{ 64 } << 20) + 1); // sparse: costs no disk
+  const std::vector<std::pair<std::string, std::string>> cases{ { "/dev/urandom", "not a regular file" },
+                                                                { fifo.string(), "not a regular file" },
+                                                                { huge.string(), "exceed the limit" } };
+  for (const auto & [config, expected] : cases)
+  {
+    const auto r =
+      RunProgram(ModulePath("ResCRNetImportKeras"), { "--config", config, weights.string(), model.string() });
+    EXPECT_EQ(r.exitCode, 1) << config << '\n' << r.err;
+    EXPECT_NE(r.err.find(config), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(model)) << config;
+  }
 }

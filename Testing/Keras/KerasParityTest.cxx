@@ -7,6 +7,8 @@
 
 #include "ResCRNetTestSupport.h"
 
+#include <hdf5.h>
+
 #include <fstream>
 #include <map>
 
@@ -137,6 +139,61 @@ TEST(JmsImport, AllFileGivesTheSameWeightsAsWeightsFile)
               std::string::npos,
             true);
   EXPECT_TRUE(torch::equal(stateVector(fromAll.network), stateVector(jms(weights).network)));
+}
+
+// h5py 3 and the Keras versions on it write model_config as a variable-length UTF-8 string (the authors' file: a
+// variable-length ASCII one). The same file with its model_config rewritten that way imports to the same weights.
+TEST(JmsImport, ReadsAVariableLengthUtf8ModelConfig)
+{
+  RESCRNET_SHARED_OR_SKIP(all, JmsAll);
+  const auto dir = rescrnet::testing::TemporaryDirectory();
+  const auto copy = dir / "vlen_all.h5";
+  std::filesystem::copy_file(all, copy);
+  std::filesystem::permissions(copy, std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
+  {
+    const hid_t file = H5Fopen(copy.string().c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(file, 0);
+    std::string text;
+    {
+      const hid_t attr = H5Aopen(file, "model_config", H5P_DEFAULT);
+      ASSERT_GE(attr, 0);
+      const hid_t type = H5Aget_type(attr);
+      ASSERT_EQ(H5Tget_cset(type), H5T_CSET_ASCII) << "the authors' file holds an ASCII string";
+      if (H5Tis_variable_str(type) > 0)
+      {
+        char * value = nullptr;
+        ASSERT_GE(H5Aread(attr, type, &value), 0);
+        text = value;
+        H5free_memory(value);
+      }
+      else
+      {
+        text.assign(H5Tget_size(type), '\0');
+        ASSERT_GE(H5Aread(attr, type, text.data()), 0);
+        text = text.substr(0, text.find('\0'));
+      }
+      H5Tclose(type);
+      H5Aclose(attr);
+    }
+    ASSERT_GE(H5Adelete(file, "model_config"), 0);
+    const hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    H5Tset_cset(type, H5T_CSET_UTF8);
+    const hid_t space = H5Screate(H5S_SCALAR);
+    const hid_t attr = H5Acreate2(file, "model_config", type, space, H5P_DEFAULT, H5P_DEFAULT);
+    ASSERT_GE(attr, 0);
+    const char * value = text.c_str();
+    ASSERT_GE(H5Awrite(attr, type, &value), 0);
+    H5Aclose(attr);
+    H5Sclose(space);
+    H5Tclose(type);
+    H5Fclose(file);
+  }
+  const auto fromVariableLength = ImportKerasModel(copy.string());
+  EXPECT_NE(fromVariableLength.info.provenance.at("architecture_source").get<std::string>().find("model_config"),
+            std::string::npos);
+  EXPECT_TRUE(
+    torch::equal(stateVector(fromVariableLength.network), stateVector(ImportKerasModel(all.string()).network)));
 }
 
 TEST(JmsImport, SurvivesTheModelFileRoundTrip)

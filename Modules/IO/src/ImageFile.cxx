@@ -363,9 +363,19 @@ ListImages(const std::string & folder)
   for (const auto & entry : fs::directory_iterator(folder, ec))
   {
     const std::string name = entry.path().filename().string();
-    if (!entry.is_regular_file() || name.empty() || name[0] == '.')
+    if (name.empty() || name[0] == '.')
       continue;
-    if (IsReadableImage(entry.path().string()))
+    std::error_code statusError;
+    const bool      regular = entry.is_regular_file(statusError);
+    // A symbolic link loop is listed: reading it fails with the reason, which becomes the image's row in the results
+    // instead of aborting the listing. A link to nothing is not an image and is left out.
+    if (statusError)
+    {
+      if (statusError.value() == ELOOP)
+        out.push_back(entry.path().string());
+      continue;
+    }
+    if (regular && IsReadableImage(entry.path().string()))
       out.push_back(entry.path().string());
   }
   if (ec)

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/KerasImport.h"
+#include "rescrnet/InputFile.h"
 
 #include <hdf5.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -255,10 +257,19 @@ public:
       H5Id ds(H5Dopen2(g.id, w.c_str(), H5P_DEFAULT), H5Dclose);
       if (!ds.valid())
         fail(m_Path + ": cannot open dataset " + layer + "/" + w);
-      H5Id                 space(H5Dget_space(ds.id), H5Sclose);
-      const int            rank = H5Sget_simple_extent_ndims(space.id);
-      std::vector<hsize_t> dims(static_cast<size_t>(std::max(rank, 0)));
+      H5Id      space(H5Dget_space(ds.id), H5Sclose);
+      const int rank = H5Sget_simple_extent_ndims(space.id);
+      if (rank < 1 || rank > 4)
+        fail(m_Path + ": dataset " + layer + "/" + w + " has " + std::to_string(rank) +
+             " dimensions; a Keras weight has 1 to 4");
+      std::vector<hsize_t> dims(static_cast<size_t>(rank));
       H5Sget_simple_extent_dims(space.id, dims.data(), nullptr);
+      // The extents are the file's word: checked (overflow-safe) before anything is allocated. No Res-CR-Net weight
+      // comes near 2^26 values (256 MiB).
+      uint64_t elements = 1;
+      for (const hsize_t d : dims)
+        if (!rescrnet::MultiplyWithoutOverflow(elements, d, elements) || elements > (uint64_t{ 1 } << 26))
+          fail(m_Path + ": dataset " + layer + "/" + w + " declares more values than any Res-CR-Net weight");
       std::vector<int64_t> shape(dims.begin(), dims.end());
       auto                 t = torch::empty(shape, torch::kFloat32);
       if (H5Dread(ds.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data_ptr<float>()) < 0)
@@ -283,6 +294,8 @@ assign(torch::Tensor & dst, const torch::Tensor & src, const std::string & what)
     os << "shape mismatch for " << what << ": Keras " << src.sizes() << ", port " << dst.sizes();
     fail(os.str());
   }
+  if (!torch::isfinite(src).all().item<bool>())
+    fail("non-finite values (NaN or infinity) in " + what);
   torch::NoGradGuard noGrad;
   dst.copy_(src);
 }
@@ -312,15 +325,18 @@ loadConv(const WeightReader & w, const std::string & layer, torch::nn::Conv2d & 
   assign(conv->bias, w.read(layer, "bias"), layer + "/bias");
 }
 
+// The whole content of a file, as untrusted input: a regular file of at most maxBytes (not /dev/urandom or a FIFO).
 std::string
-readTextFile(const std::string & path)
+readBoundedFile(const std::string & path, uint64_t maxBytes, const char * what)
 {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return std::string();
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
+  try
+  {
+    return rescrnet::ReadInputFile(path, maxBytes, what);
+  }
+  catch (const rescrnet::InputFileError & e)
+  {
+    fail(e.what());
+  }
 }
 
 std::string
@@ -335,10 +351,13 @@ H5Id
 openKerasFile(const std::string & h5Path)
 {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); // errors are reported through exceptions instead
+  try
   {
-    std::ifstream probe(h5Path, std::ios::binary);
-    if (!probe)
-      fail(h5Path + ": cannot open file");
+    rescrnet::CheckInputFile(h5Path, rescrnet::GetInputLimits().maxFileBytes, "the Keras file");
+  }
+  catch (const rescrnet::InputFileError & e)
+  {
+    fail(e.what());
   }
   if (H5Fis_hdf5(h5Path.c_str()) <= 0)
     fail(h5Path + ": not an HDF5 file");
@@ -363,7 +382,7 @@ readArchitecture(hid_t file, const std::string & h5Path, const std::string & arc
   Architecture architecture;
   if (!architectureJson.empty())
   {
-    text = readTextFile(architectureJson);
+    text = readBoundedFile(architectureJson, rescrnet::GetInputLimits().maxTextBytes, "the architecture JSON");
     if (text.empty())
       fail(architectureJson + ": cannot read the architecture JSON");
     architecture.source = baseName(architectureJson);
@@ -385,7 +404,9 @@ readArchitecture(hid_t file, const std::string & h5Path, const std::string & arc
         break;
       }
     }
-    text = readTextFile(sibling);
+    std::error_code ec;
+    if (std::filesystem::exists(sibling, ec))
+      text = readBoundedFile(sibling, rescrnet::GetInputLimits().maxTextBytes, "the architecture JSON");
     if (text.empty())
       fail(h5Path + ": holds weights only and no architecture; expected " + sibling + " (or pass the JSON)");
     architecture.source = baseName(sibling);
@@ -472,7 +493,13 @@ walkGraph(const KerasGraph & graph)
   NetworkLayers layers;
   std::string   cur = graph.input();
   for (BlockLayers b; followBlock(graph, cur, layers.blocks.size(), b); b = BlockLayers())
+  {
     layers.blocks.push_back(b);
+    // A graph whose blocks feed back into earlier ones would be followed forever.
+    if (layers.blocks.size() > static_cast<size_t>(NetworkConfig::MaxConvResBlocks) + 1)
+      fail("unexpected Keras graph: more than " + std::to_string(NetworkConfig::MaxConvResBlocks + 1) +
+           " blocks (a cycle?)");
+  }
   if (graph.consumers(cur, "ConvLSTM2D").size() + graph.consumers(cur, "Bidirectional").size() > 0)
     fail("Keras models with LSTM RES blocks are not supported by the importer");
   layers.head = graph.single(cur, "Conv2D");
@@ -569,7 +596,7 @@ provenanceOf(hid_t file, const std::string & h5Path, const std::string & archite
   const auto kerasVersion = readStringAttribute(file, "keras_version");
   if (!kerasVersion.empty())
     prov["keras_version"] = kerasVersion[0];
-  const std::string bytes = readTextFile(h5Path);
+  const std::string bytes = readBoundedFile(h5Path, rescrnet::GetInputLimits().maxFileBytes, "the Keras file");
   prov["source_crc32"] = static_cast<uint64_t>(Crc32(bytes.data(), bytes.size()));
   prov["licence"] = "Apache-2.0 (CXR-Net, dgattiwsu)";
   prov["imported_by"] = "ITKResCRNet ResCRNetImportKeras";

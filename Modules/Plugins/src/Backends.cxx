@@ -23,7 +23,9 @@ namespace
 ParameterSpec
 ThreadsParameter()
 {
-  return ParameterSpec::Integer("threads", 0, 0, 256, "Threads", "Threads for the network (0 = all cores)");
+  auto threads = ParameterSpec::Integer("threads", 0, 0, 256, "Threads", "Threads for the network (0 = all cores)");
+  threads.changesResults = false; // the kernels give the same bits on any number of threads (tested)
+  return threads;
 }
 
 // Sets LibTorch's intra-op threads, only when they change (LibTorch resizes its thread pools at each call).

@@ -28,6 +28,18 @@ namespace
 constexpr const char * Format = "rescrnet-pipeline";
 constexpr int64_t      FormatVersion = 1;
 
+// The parameters recorded in the effective pipeline: all but those that do not change the results
+// (ParameterSpec::changesResults).
+Json
+RecordedParameters(const ComponentInfo & info, const ParameterValues & values)
+{
+  Json recorded = Json::object();
+  for (const auto & [name, value] : values.AsJson().items())
+    if (const ParameterSpec * spec = info.FindParameter(name); spec == nullptr || spec->changesResults)
+      recorded[name] = value;
+  return recorded;
+}
+
 std::string
 Shown(const Json & value)
 {
@@ -526,7 +538,7 @@ Pipeline::Load(const PipelineRequest & request)
     if (library != "built-in")
       m["library"] = library;
     m["file"] = modelFile;
-    m["parameters"] = values.AsJson();
+    m["parameters"] = RecordedParameters(info, values);
     Json channels = Json::object();
     for (size_t k = 0; k < c.classNames.size(); ++k)
       channels[std::to_string(k)] = c.classNames[k];
@@ -614,7 +626,7 @@ Pipeline::Load(const PipelineRequest & request)
     Json e = Json::object();
     e["stage"] = name;
     e["id"] = id;
-    e["parameters"] = values.AsJson();
+    e["parameters"] = RecordedParameters(info, values);
     const std::string library = LibraryOf(ComponentKind::Stage, name);
     if (library != "built-in")
       e["library"] = library;

@@ -41,6 +41,9 @@ struct ParameterSpec
   std::vector<std::string> choices;   // Choice
   std::string              label;     // a few words, for help and Slicer's GUI
   std::string              description;
+  // False for a parameter that changes only how a result is computed, never the result (threads): it is left out of
+  // the effective pipeline recorded with the outputs, which are then byte-identical whatever its value.
+  bool changesResults{ true };
 
   bool
   Required() const

@@ -281,13 +281,16 @@ BatchSegmentation::Run(const std::vector<io::BatchItem> & items) const
       ++summary.resumed;
     }
   }
-  // The journal starts with what is kept, so that it stays complete over several interruptions.
-  std::ofstream journal(journalPath, std::ios::binary | std::ios::trunc);
-  journal << CsvLine(header);
-  for (const auto & o : outcomes)
-    if (o.done)
-      journal << CsvLine(o.row);
-  journal.flush();
+  // The journal starts with what is kept, so that it stays complete over several interruptions; it is replaced
+  // atomically, so that a full disk leaves the earlier journal as it was rather than an empty one.
+  {
+    std::string kept = CsvLine(header);
+    for (const auto & o : outcomes)
+      if (o.done)
+        kept += CsvLine(o.row);
+    WriteFileAtomically(journalPath, kept);
+  }
+  std::ofstream journal(journalPath, std::ios::binary | std::ios::app);
   if (!journal)
     throw AtomicFileError("cannot write the journal " + journalPath);
 

@@ -155,6 +155,7 @@ AtomicFile::write(const std::string & bytes)
     std::remove(m_TemporaryPath.c_str());
     throw AtomicFileError("cannot write " + m_Path + ": " + std::strerror(error));
   }
+  m_Written = true;
 }
 
 void
@@ -165,6 +166,11 @@ AtomicFile::commit()
   try
   {
     Flush(m_TemporaryPath, m_Path);
+    // A library writer that lost its only write (a full disk when it flushes a small file at close) and did not say
+    // so leaves an empty file: never an output.
+    std::error_code ec;
+    if (!m_Written && fs::file_size(m_TemporaryPath, ec) == 0 && !ec)
+      throw AtomicFileError("cannot write " + m_Path + ": nothing was written (is the disk full?)");
     if (std::rename(m_TemporaryPath.c_str(), m_Path.c_str()) != 0)
       throw AtomicFileError("cannot write " + m_Path + ": " + std::strerror(errno));
   }

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <numeric>
 #include <sstream>
@@ -19,6 +20,25 @@ namespace rescrnet
 
 namespace
 {
+
+// Runs `save`, which writes into `dir`, after creating `dir`; a folder created here is removed again when the save
+// fails and leaves it empty (a full disk), so that a failed run leaves nothing behind.
+void
+SaveInFolder(const std::filesystem::path & dir, const std::function<void()> & save)
+{
+  const bool created = std::filesystem::create_directories(dir);
+  try
+  {
+    save();
+  }
+  catch (...)
+  {
+    std::error_code ec;
+    if (created && std::filesystem::is_empty(dir, ec))
+      std::filesystem::remove(dir, ec);
+    throw;
+  }
+}
 using Clock = std::chrono::steady_clock;
 
 double
@@ -503,7 +523,12 @@ Trainer::saveCheckpoint() const
   if (m_Config.checkpointDirectory.empty() || !writesFiles())
     return;
   const std::filesystem::path dir(m_Config.checkpointDirectory);
-  std::filesystem::create_directories(dir);
+  SaveInFolder(dir, [&] { writeCheckpoint(dir); });
+}
+
+void
+Trainer::writeCheckpoint(const std::filesystem::path & dir) const
+{
   ModelInfo info = m_Info;
   info.provenance["checkpoint_epoch"] = m_History.empty() ? int64_t{ 0 } : m_History.back().epoch;
   SaveModel((dir / "checkpoint.rcn").string(), m_Network, info);
@@ -750,8 +775,8 @@ Trainer::concludeEpoch(EpochRecord & r)
       info.metrics["val_dice"] = r.valDice;
       for (const auto & kv : r.valDiceBySource)
         info.metrics["val_dice_" + kv.first] = kv.second;
-      std::filesystem::create_directories(m_Config.checkpointDirectory);
-      SaveModel((std::filesystem::path(m_Config.checkpointDirectory) / "best.rcn").string(), m_Network, info);
+      const std::filesystem::path dir(m_Config.checkpointDirectory);
+      SaveInFolder(dir, [&] { SaveModel((dir / "best.rcn").string(), m_Network, info); });
     }
   }
   return stopEarly;

@@ -10,6 +10,7 @@
 #include <jerror.h>
 #include <jpeglib.h>
 #include <png.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -20,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 namespace rescrnet::io
 {
@@ -227,6 +229,99 @@ RawDataOffset(const std::string & path, const std::string & ioName)
   return 0;
 }
 
+// ITK 5.2's NIfTI reader replaces NaN pixels with 0 (the radiograph is then segmented as if it held zeros there), so
+// the values of a floating-point NIfTI-1 file (.nii, or .nii.gz through zlib) are checked here first: every pixel
+// and the intensity scaling (scl_slope, scl_inter) must be finite. Other files are left alone.
+void
+CheckNiftiValues(const std::string & path)
+{
+  const auto endsWith = [&path](const char * suffix) {
+    const size_t n = std::strlen(suffix);
+    return path.size() > n && path.compare(path.size() - n, n, suffix) == 0;
+  };
+  if (!endsWith(".nii") && !endsWith(".nii.gz"))
+    return;
+  gzFile file = gzopen(path.c_str(), "rb"); // reads uncompressed files as they are
+  if (!file)
+    return;
+  struct Guard
+  {
+    gzFile f;
+    ~Guard()
+    {
+      gzclose(f);
+    }
+  } guard{ file };
+  unsigned char header[352];
+  if (gzread(file, header, sizeof(header)) != static_cast<int>(sizeof(header)) ||
+      std::memcmp(&header[344], "n+1", 4) != 0)
+    return; // not a single-file NIfTI-1 image: the reader reports what is wrong
+  int32_t headerSize = 0;
+  std::memcpy(&headerSize, header, sizeof(headerSize));
+  const bool swapped = headerSize != 348;
+  const auto field = [&](size_t offset, size_t bytes) {
+    unsigned char b[8];
+    std::memcpy(b, &header[offset], bytes);
+    if (swapped)
+      std::reverse(b, b + bytes);
+    uint64_t v = 0;
+    std::memcpy(&v, b, bytes);
+    return v;
+  };
+  const auto asFloat = [](uint64_t bits) {
+    float          f;
+    const uint32_t b = static_cast<uint32_t>(bits);
+    std::memcpy(&f, &b, sizeof(f));
+    return f;
+  };
+  const float slope = asFloat(field(112, 4)), intercept = asFloat(field(116, 4));
+  if (!std::isfinite(slope) || !std::isfinite(intercept))
+    throw ImageFileError("cannot use " + path + ": its intensity scaling (scl_slope " + std::to_string(slope) +
+                         ", scl_inter " + std::to_string(intercept) + ") is not finite");
+  const auto datatype = static_cast<int16_t>(field(70, 2));
+  if (datatype != 16 && datatype != 64) // FLOAT32, FLOAT64
+    return;
+  const size_t bytes = datatype == 16 ? 4 : 8;
+  const auto   dims = static_cast<int16_t>(field(40, 2));
+  uint64_t     count = 1;
+  for (int16_t d = 1; d <= std::min<int16_t>(dims, 7); ++d)
+  {
+    const auto extent = static_cast<int16_t>(field(40 + 2 * static_cast<size_t>(d), 2));
+    if (extent <= 0 || !MultiplyWithoutOverflow(count, static_cast<uint64_t>(extent), count) ||
+        count > GetInputLimits().maxPixels)
+      return; // the header check (pixel budget) and the reader report it
+  }
+  const float voxOffset = asFloat(field(108, 4));
+  if (std::isfinite(voxOffset) && voxOffset > 352.0f &&
+      gzseek(file, static_cast<z_off_t>(voxOffset), SEEK_SET) != static_cast<z_off_t>(voxOffset))
+    return;
+  std::vector<unsigned char> chunk(bytes * 65536);
+  while (count > 0)
+  {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(count, 65536));
+    if (gzread(file, chunk.data(), static_cast<unsigned>(n * bytes)) != static_cast<int>(n * bytes))
+      return; // truncated: RawDataOffset's check and the reader report it
+    for (size_t i = 0; i < n; ++i)
+    {
+      unsigned char * v = &chunk[i * bytes];
+      if (swapped)
+        std::reverse(v, v + bytes);
+      double value;
+      if (bytes == 4)
+      {
+        float f;
+        std::memcpy(&f, v, 4);
+        value = f;
+      }
+      else
+        std::memcpy(&value, v, 8);
+      if (!std::isfinite(value))
+        throw ImageFileError("cannot use " + path + ": the image holds NaN or infinite pixel values");
+    }
+    count -= n;
+  }
+}
+
 } // namespace
 
 void
@@ -240,6 +335,7 @@ CheckDecodableFile(const std::string & path)
 {
   DecodePNG(path, false);
   DecodeJPEG(path, false);
+  CheckNiftiValues(path);
 }
 
 ImageFileInfo

@@ -55,7 +55,8 @@ public:
   write(const std::string & bytes);
 
   // Flushes the temporary file to disk and renames it over the target. Throws AtomicFileError when the temporary
-  // file is missing or cannot be flushed or renamed; the temporary file is gone either way.
+  // file is missing, empty without a write() (a library writer that failed silently) or cannot be flushed or
+  // renamed; the temporary file is gone either way.
   void
   commit();
 
@@ -63,6 +64,7 @@ private:
   std::string m_Path;
   std::string m_TemporaryPath;
   bool        m_Committed{ false };
+  bool        m_Written{ false }; // by write(): its size is known to be right, even 0
 };
 
 // AtomicFile(path).write(bytes) and commit().

@@ -29,6 +29,7 @@
 
 #include <chrono>
 #include <functional>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -231,6 +232,8 @@ private:
   concludeEpoch(EpochRecord & record);
   void
   saveCheckpoint() const;
+  void
+  writeCheckpoint(const std::filesystem::path & dir) const;
   std::vector<int64_t>
   epochOrder(int64_t epoch) const;
   double

@@ -196,6 +196,21 @@ WriteImage(const TImage * image, const std::string & path, bool compress = true)
     writer->SetFileName(file.temporaryPath());
     writer->SetUseCompression(compress);
     writer->Update();
+    // ITK's writers do not all report a failed write (the NRRD writer loses a full disk at the file's close): the
+    // file must read back whole before it replaces the target.
+    auto check = itk::ImageFileReader<TImage>::New();
+    check->SetFileName(file.temporaryPath());
+    try
+    {
+      StandardErrorCapture capture;
+      check->Update();
+    }
+    catch (const itk::ExceptionObject &)
+    {
+      throw ImageFileError("cannot write " + path + ": the written file does not read back (is the disk full?)");
+    }
+    if (check->GetOutput()->GetLargestPossibleRegion().GetSize() != image->GetLargestPossibleRegion().GetSize())
+      throw ImageFileError("cannot write " + path + ": the written file does not read back (is the disk full?)");
     file.commit();
   }
   catch (const itk::ExceptionObject & e)

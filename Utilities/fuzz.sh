@@ -6,6 +6,7 @@
 # build-asan/fuzz-crashes/, and a summary line per harness (executions, seconds, corpus, findings) to
 # build-asan/fuzz-summary.txt.
 # Usage: bash Utilities/fuzz.sh [harness...]   (CommandLine ModelFile ImageFile PipelineFile KerasImport; default: all)
+# FUZZ_BUILD=0 runs the harnesses as built (e.g. while the rest of build-asan is being built).
 # Needs clang (apt-get install clang) besides the project's dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,7 @@ command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found (apt-get ins
 [ -f build-asan/CMakeCache.txt ] || cmake --preset asan-ubsan
 mkdir -p build-asan/fuzz-crashes
 for h in "${harnesses[@]}"; do
-  nice -n 10 cmake --build build-asan --parallel 2 --target "ResCRNetFuzz$h"
+  [ "${FUZZ_BUILD:-1}" = 0 ] || nice -n 10 cmake --build build-asan --parallel 2 --target "ResCRNetFuzz$h"
   corpus="build-asan/fuzz-corpus/$h"
   mkdir -p "$corpus"
   cp -n "Testing/Fuzz/corpus/$h"/* "$corpus/" 2>/dev/null || true

@@ -229,6 +229,58 @@ RawDataOffset(const std::string & path, const std::string & ioName)
   return 0;
 }
 
+// libtiff reads a TIFF file cut inside its directory (the tags after the pixel data) with warnings only ("IO error
+// during reading of ...; tag ignored"), printed on stderr, and ITK decodes it. The structure of a classic TIFF file
+// (every directory, and every tag value stored outside its entry) must lie inside the file. BigTIFF and files that
+// are not TIFF are left to the reader.
+void
+CheckTIFFStructure(const std::string & path)
+{
+  std::ifstream in(path, std::ios::binary);
+  char          head[8];
+  if (!in.read(head, 8) || !((head[0] == 'I' && head[1] == 'I') || (head[0] == 'M' && head[1] == 'M')))
+    return;
+  const bool little = head[0] == 'I';
+  in.seekg(0, std::ios::end);
+  const uint64_t size = static_cast<uint64_t>(in.tellg());
+  const auto     number = [&](const unsigned char * b, int bytes) {
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i)
+      v |= static_cast<uint64_t>(b[little ? i : bytes - 1 - i]) << (8 * i);
+    return v;
+  };
+  const auto * h = reinterpret_cast<const unsigned char *>(head);
+  if (number(h + 2, 2) != 42)
+    return; // BigTIFF (43) or not TIFF
+  const auto cut = [&path](const std::string & what) {
+    return ImageFileError("cannot read " + path + ": truncated or corrupt TIFF (" + what +
+                          " beyond the end of the file)");
+  };
+  uint64_t directory = number(h + 4, 4);
+  for (int ifd = 0; directory != 0 && ifd < 64; ++ifd)
+  {
+    unsigned char count[2];
+    if (directory + 2 > size || !in.seekg(static_cast<std::streamoff>(directory)) ||
+        !in.read(reinterpret_cast<char *>(count), 2))
+      throw cut("image directory");
+    const uint64_t entries = number(count, 2);
+    if (directory + 2 + 12 * entries + 4 > size)
+      throw cut("image directory");
+    std::vector<unsigned char> table(12 * entries + 4);
+    in.read(reinterpret_cast<char *>(table.data()), static_cast<std::streamsize>(table.size()));
+    for (uint64_t e = 0; e < entries; ++e)
+    {
+      const unsigned char * entry = &table[12 * e];
+      static const uint64_t typeBytes[] = { 0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4 };
+      const uint64_t        type = number(entry + 2, 2);
+      const uint64_t        bytes = type < 14 ? typeBytes[type] * number(entry + 4, 4) : 0;
+      if (bytes > 4 && number(entry + 8, 4) + bytes > size)
+        throw cut("the value of tag " + std::to_string(number(entry, 2)));
+    }
+    directory = number(&table[12 * entries], 4);
+  }
+}
+
 // ITK 5.2's NIfTI reader replaces NaN pixels with 0 (the radiograph is then segmented as if it held zeros there), so
 // the values of a floating-point NIfTI-1 file (.nii, or .nii.gz through zlib) are checked here first: every pixel
 // and the intensity scaling (scl_slope, scl_inter) must be finite. Other files are left alone.
@@ -359,6 +411,7 @@ ReadImageFileInfo(const std::string & path)
   }
   DecodePNG(path, true);
   DecodeJPEG(path, true);
+  CheckTIFFStructure(path);
   itk::ImageIOBase::Pointer imageIO;
   {
     StandardErrorCapture capture;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/cli/Progress.h"
+#include "rescrnet/TextUtilities.h"
 
 #include <algorithm>
 #include <atomic>
@@ -36,32 +37,6 @@ Clamp01(double f)
   return std::min(1.0, std::max(0.0, f));
 }
 
-std::string
-Escape(const std::string & s)
-{
-  std::string out;
-  for (char c : s)
-  {
-    switch (c)
-    {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '\n':
-        out += ' ';
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::string
 Fixed(double v, int decimals)
@@ -321,8 +296,8 @@ WriteFilterStart(std::ostream & os, const std::string & name, const std::string 
     return;
   std::lock_guard<std::mutex> lock(OutputMutex());
   os << "<filter-start>\n"
-     << "<filter-name>" << Escape(name) << "</filter-name>\n"
-     << "<filter-comment> \"" << Escape(comment) << "\" </filter-comment>\n"
+     << "<filter-name>" << EscapeXML(name) << "</filter-name>\n"
+     << "<filter-comment> \"" << EscapeXML(comment) << "\" </filter-comment>\n"
      << "</filter-start>\n"
      << std::flush;
 }
@@ -334,7 +309,7 @@ WriteFilterEnd(std::ostream & os, const std::string & name, double seconds)
     return;
   std::lock_guard<std::mutex> lock(OutputMutex());
   os << "<filter-end>\n"
-     << "<filter-name>" << Escape(name) << "</filter-name>\n"
+     << "<filter-name>" << EscapeXML(name) << "</filter-name>\n"
      << "<filter-time>" << Fixed(std::max(0.0, seconds), 3) << "</filter-time>\n"
      << "</filter-end>\n"
      << std::flush;

@@ -55,4 +55,32 @@ OneLine(const std::string & text)
   return out.empty() ? std::string("unknown error") : out;
 }
 
+std::string
+EscapeXML(const std::string & text)
+{
+  std::string out;
+  for (char c : text)
+  {
+    switch (c)
+    {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '\n':
+      case '\r':
+        out += ' ';
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
 } // namespace rescrnet

@@ -512,6 +512,18 @@ WriteModalityValues(const std::string &         path,
     buffer[i] = static_cast<float>(info.inverted ? absMin + absMax - modality[i] : modality[i]);
 }
 
+// Which of the `count` stored VOI LUTs or windows (`what`) to use: options.voiIndex, the last when fewer are stored
+// (with a warning).
+unsigned long
+StoredVOIIndex(const ReadOptions & options, unsigned long count, const char * what, RadiographInfo & info)
+{
+  if (options.voiIndex < count)
+    return options.voiIndex;
+  info.warnings.push_back(std::string(what) + " " + std::to_string(options.voiIndex + 1) + " requested but only " +
+                          std::to_string(count) + " stored: using the last");
+  return count - 1;
+}
+
 // The stored VOI LUT `options.voiIndex` (the last when there are fewer) when it fits the pixel values.
 bool
 ApplyStoredVOILut(DcmDataset &                ds,
@@ -523,10 +535,7 @@ ApplyStoredVOILut(DcmDataset &                ds,
                   RadiographInfo &            info)
 {
   const unsigned long luts = image.getVoiLutCount();
-  const unsigned long index = std::min<unsigned long>(options.voiIndex, luts - 1);
-  if (options.voiIndex >= luts)
-    info.warnings.push_back("VOI LUT " + std::to_string(options.voiIndex + 1) + " requested but only " +
-                            std::to_string(luts) + " stored: using the last");
+  const unsigned long index = StoredVOIIndex(options, luts, "VOI LUT", info);
   // The LUT's input range, from its descriptor: entries, first mapped value.
   double    lo = minValue, hi = maxValue;
   DcmItem * item = nullptr;
@@ -574,11 +583,8 @@ ApplyStoredWindow(DcmDataset &                ds,
                   RadiographInfo &            info)
 {
   const unsigned long windows = image.getWindowCount();
-  const unsigned long index = std::min<unsigned long>(options.voiIndex, windows - 1);
-  if (options.voiIndex >= windows)
-    info.warnings.push_back("window " + std::to_string(options.voiIndex + 1) + " requested but only " +
-                            std::to_string(windows) + " stored: using the last");
-  Float64 center = 0, width = 0;
+  const unsigned long index = StoredVOIIndex(options, windows, "window", info);
+  Float64             center = 0, width = 0;
   ds.findAndGetFloat64(DCM_WindowCenter, center, static_cast<unsigned long>(index));
   ds.findAndGetFloat64(DCM_WindowWidth, width, static_cast<unsigned long>(index));
   if (width < 1 || FractionInside(values, center - width / 2, center + width / 2) < kMinimumFractionInsideVOI)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rescrnet/plugins/ParameterChecks.h"
+#include "rescrnet/TextUtilities.h"
 
 #include <cmath>
 #include <regex>
@@ -49,29 +50,6 @@ Shown(const Json & value)
   return text.size() > 60 ? text.substr(0, 57) + "..." : text;
 }
 
-std::string
-EscapeXML(const std::string & text)
-{
-  std::string out;
-  for (char c : text)
-  {
-    switch (c)
-    {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 } // namespace
 

@@ -2,8 +2,11 @@
 #include "rescrnet/viz/Render.h"
 
 #include "rescrnet/AtomicFile.h"
+#include "rescrnet/TextUtilities.h"
 #include "rescrnet/io/ImageFile.h"
 
+#include <vtkCallbackCommand.h>
+#include <vtkCommand.h>
 #include <vtkImageData.h>
 #include <vtkPNGWriter.h>
 #include <vtkRenderWindow.h>
@@ -255,9 +258,19 @@ WritePNG(vtkImageData * image, const std::string & path)
     auto       writer = vtkSmartPointer<vtkPNGWriter>::New();
     writer->SetInputData(image);
     writer->SetFileName(file.temporaryPath().c_str());
+    // VTK's error (e.g. "Ran out of disk space") goes into the one-line message instead of onto stderr.
+    std::string error;
+    auto        observer = vtkSmartPointer<vtkCallbackCommand>::New();
+    observer->SetClientData(&error);
+    observer->SetCallback([](vtkObject *, unsigned long, void * client, void * call) {
+      const std::string text = call ? static_cast<const char *>(call) : "";
+      const size_t      colon = text.find("): ");
+      *static_cast<std::string *>(client) = OneLine(colon == std::string::npos ? text : text.substr(colon + 3));
+    });
+    writer->AddObserver(vtkCommand::ErrorEvent, observer);
     writer->Write();
-    if (writer->GetErrorCode() != 0)
-      throw RenderError("cannot write " + path);
+    if (writer->GetErrorCode() != 0 || !error.empty())
+      throw RenderError("cannot write " + path + (error.empty() ? std::string() : ": " + error));
     file.commit();
   }
   catch (const AtomicFileError & e)
